@@ -1,0 +1,51 @@
+"""Encode an event to bytes and decode bytes to a typed event, with one clear error for anything wrong."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from boardcast_contracts.events import EVENT_MODELS, SUPPORTED_SCHEMA_VERSIONS, AccountEvent, ProjectEvent
+
+MAX_EVENT_BYTES = 256 * 1024
+"""No Boardcast event comes near this; anything larger is refused rather than parsed."""
+
+
+class EventDecodeError(ValueError):
+    """The bytes are not a valid Boardcast event: malformed, unknown type, unsupported version or too large."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def encode_event(event: ProjectEvent | AccountEvent) -> bytes:
+    return event.model_dump_json().encode()
+
+
+def decode_event(raw: bytes | bytearray | memoryview | str) -> ProjectEvent | AccountEvent:
+    if isinstance(raw, str):
+        raw = raw.encode()
+    if len(raw) > MAX_EVENT_BYTES:
+        raise EventDecodeError(f"event is {len(raw)} bytes, over the {MAX_EVENT_BYTES}-byte limit")
+    try:
+        doc: Any = json.loads(bytes(raw))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise EventDecodeError(f"not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise EventDecodeError("event must be a JSON object")
+    event_type = doc.get("type")
+    model = EVENT_MODELS.get(event_type) if isinstance(event_type, str) else None
+    if model is None:
+        raise EventDecodeError(f"unknown event type {event_type!r}")
+    version = doc.get("schema_version")
+    if type(version) is not int or version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise EventDecodeError(f"unsupported schema_version {version!r} for {event_type}")
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise EventDecodeError(f"invalid {event_type}: {where}: {first.get('msg')}") from None
