@@ -6,10 +6,13 @@ from boardcast_messaging.base import (
     ConsumerSpec,
     Delivery,
     Handler,
+    ParkedMessage,
     PermanentFailure,
     Publisher,
     PublishError,
 )
+from boardcast_messaging.factory import create_broker
+from boardcast_messaging.memory import InMemoryBroker
 
 __all__ = [
     "Broker",
@@ -17,7 +20,10 @@ __all__ = [
     "ConsumerSpec",
     "Delivery",
     "Handler",
+    "InMemoryBroker",
+    "ParkedMessage",
     "PermanentFailure",
     "PublishError",
     "Publisher",
+    "create_broker",
 ]

@@ -1,4 +1,4 @@
-"""The broker seam every service uses: what a publisher, a consumer and a broker promise, whatever backs them."""
+"""The broker seam every service uses: what a publisher, a consumer and a broker promise, on any backend."""
 
 from __future__ import annotations
 
@@ -33,6 +33,17 @@ class Delivery:
 Handler = Callable[[Delivery], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class ParkedMessage:
+    """A message parked in ``<queue>.parked``: its raw bytes, why it was parked, after how many attempts."""
+
+    body: bytes
+    routing_key: str
+    reason: str
+    attempts: int
+    message_id: str | None = None
+
+
 @dataclass(frozen=True)
 class ConsumerSpec:
     """A durable consumer: its queue, what it is bound to, and how failures are retried.
@@ -42,7 +53,7 @@ class ConsumerSpec:
     - ``prefetch``: unacked messages in flight per replica.
     - ``retry_delays``: seconds before each delayed retry; after the last, the message is parked in
       ``<queue>.parked`` with the reason. Malformed or unknown messages are parked at once.
-    - ``single_active``: only one replica consumes at a time (RabbitMQ single-active-consumer), so order holds.
+    - ``single_active``: only one replica consumes at a time (RabbitMQ single-active-consumer): order holds.
     - ``retry_in_place``: a failing message is retried where it stands, with backoff, blocking the ones behind
       it (order-preserving; used by the gateway ingest). ``retry_delays`` still bounds the attempts.
     """
