@@ -14,7 +14,7 @@ MAX_EVENT_BYTES = 256 * 1024
 
 
 class EventDecodeError(ValueError):
-    """The bytes are not a valid Boardcast event: malformed, unknown type, unsupported version or too large."""
+    """The bytes are not a valid Boardcast event: malformed, unknown type, unsupported version, too large."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -52,7 +52,7 @@ class _Model(BaseModel):
 
 
 class TaskPayload(_Model):
-    """A task as SPEC §3 shows it; carried whole in task events so a board can apply them without a refetch."""
+    """A task as SPEC §3 shows it; carried whole in task events so a board applies them without a refetch."""
 
     id: uuid.UUID
     project_id: uuid.UUID

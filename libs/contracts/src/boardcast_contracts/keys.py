@@ -6,8 +6,8 @@ Cache scheme (read-through in tasks-api, invalidated by cache-invalidator):
   each value the JSON row of that user in that project's workload for that week.
 - ``boardcast:cache:v1:workload:all:<user_id>`` — the same for the caller's own workload across all projects
   (``GET /api/workload`` without ``project_id``).
-- ``boardcast:cache:v1:heatmap:<project_id>:<user_id>`` — a hash, one field per ``<from>:<to>`` range, each value
-  the JSON list of that user's estimate hours per day.
+- ``boardcast:cache:v1:heatmap:<project_id>:<user_id>`` — a hash, one field per ``<from>:<to>`` range, each
+  value the JSON list of that user's estimate hours per day.
 
 Every entry is per (project, user), so an event invalidates exactly the users it touches in the project it
 happened in, and nothing of any other project. ``affected_cache_keys`` is the single rule both sides use.
@@ -25,8 +25,8 @@ from boardcast_contracts.events import (
     TaskCreated,
     TaskDeleted,
     TaskRestored,
-    TaskStatusChanged,
     TaskStatus,
+    TaskStatusChanged,
     TaskUpdated,
 )
 
@@ -77,7 +77,8 @@ def affected_cache_keys(event: ProjectEvent | AccountEvent) -> set[str]:
             return set()
         return _keys_for_users(event.project_id, [event.data.task.assignee_id])
     if isinstance(event, TaskAssigned):
-        return _keys_for_users(event.project_id, [event.data.task.assignee_id, event.data.previous_assignee_id])
+        users = [event.data.task.assignee_id, event.data.previous_assignee_id]
+        return _keys_for_users(event.project_id, users)
     if isinstance(event, TaskDeleted):
         return _keys_for_users(event.project_id, event.data.assignee_ids)
     if isinstance(event, TaskRestored):

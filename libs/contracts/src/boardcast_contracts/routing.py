@@ -50,7 +50,8 @@ def project_pattern(event_type: str = "*", project_id: uuid.UUID | None = None) 
 
 
 def routing_key_for(event: ProjectEvent | AccountEvent) -> str:
-    event_type: str = event.type  # type: ignore[attr-defined]
+    # `type` is declared on each concrete event class, not on the two bases, so read it off the class.
+    event_type: str = type(event).model_fields["type"].default
     if isinstance(event, ProjectEvent):
         return project_routing_key(event.project_id, event_type)
     return account_routing_key(event_type)
