@@ -12,7 +12,7 @@ from boardcast_contracts import EVENT_MODELS, AccountEvent, ProjectEvent
 from boardcast_messaging import InMemoryBroker
 from boardcast_testkit import unique
 
-BACKENDS = ["memory"]  # RabbitMQ adapter lands next
+BACKENDS = ["memory", pytest.param("rabbit", marks=pytest.mark.rabbitmq)]
 
 
 def _task(project_id: uuid.UUID) -> dict[str, Any]:

@@ -1,0 +1,213 @@
+"""The RabbitMQ broker: a robust connection, a confirmed mandatory publisher, and supervised consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable, Mapping
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from boardcast_contracts import EXCHANGE
+
+from boardcast_messaging import metrics
+from boardcast_messaging.base import (
+    ConsumerHandle,
+    ConsumerSpec,
+    Handler,
+    ParkedMessage,
+    Publisher,
+    PublishError,
+)
+from boardcast_messaging.publishing import EventPublishing
+from boardcast_messaging.rabbit_consumer import RabbitConsumer, parked_queue, to_parked, topology_queues
+
+log = structlog.get_logger("boardcast.messaging")
+
+
+class RabbitBroker(EventPublishing):
+    """Broker and Publisher over one robust AMQP connection: one confirmed channel for publishing, one channel
+    per consumer. A watchdog re-creates any consumer whose channel did not come back after a reconnect."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        exchange: str = EXCHANGE,
+        service: str,
+        confirm_timeout: float = 10.0,
+        grace: float = 30.0,
+        watchdog_interval: float = 1.0,
+    ) -> None:
+        self.url = url
+        self.exchange_name = exchange
+        self.service = service
+        self.confirm_timeout = confirm_timeout
+        self.grace = grace
+        self.watchdog_interval = watchdog_interval
+        self.declared_queues: set[str] = set()
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._exchange: AbstractExchange | None = None
+        self._consumers: set[RabbitConsumer] = set()
+        self._watchdog: asyncio.Task[None] | None = None
+
+    # ---- lifecycle ----
+
+    async def start(self) -> None:
+        self._connection = await aio_pika.connect_robust(
+            self.url,
+            client_properties={"connection_name": f"boardcast-{self.service}"},
+            reconnect_interval=1.0,
+            timeout=10,
+        )
+        self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        self._exchange = await self._channel.declare_exchange(
+            self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        self._watchdog = asyncio.create_task(self._watch(), name=f"broker-watchdog:{self.service}")
+
+    async def stop(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+            self._watchdog = None
+        await asyncio.gather(*(c.stop() for c in list(self._consumers)), return_exceptions=True)
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.close()
+        self._connection = self._channel = self._exchange = None
+
+    async def ready(self) -> bool:
+        conn, channel = self._connection, self._channel
+        return bool(
+            conn is not None
+            and conn.connected.is_set()
+            and not conn.is_closed
+            and channel is not None
+            and not channel.is_closed
+            and all(c.consuming for c in self._consumers)
+        )
+
+    @property
+    def publisher(self) -> Publisher:
+        return self
+
+    # ---- publishing ----
+
+    async def publish(
+        self,
+        routing_key: str,
+        body: bytes,
+        *,
+        message_id: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        exchange, conn = self._exchange, self._connection
+        try:
+            if exchange is None or conn is None or not conn.connected.is_set():
+                raise PublishError("not connected to RabbitMQ")
+            message = aio_pika.Message(
+                bytes(body),
+                headers=dict(headers or {}),
+                content_type="application/json",
+                message_id=message_id,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                app_id=self.service,
+            )
+            await exchange.publish(message, routing_key, mandatory=True, timeout=self.confirm_timeout)
+        except PublishError:
+            metrics.PUBLISH_FAILURES.labels(self.exchange_name).inc()
+            raise
+        except aio_pika.exceptions.PublishError as exc:
+            metrics.PUBLISH_FAILURES.labels(self.exchange_name).inc()
+            raise PublishError(f"unroutable: no queue is bound for {routing_key!r}") from exc
+        except aio_pika.exceptions.DeliveryError as exc:
+            metrics.PUBLISH_FAILURES.labels(self.exchange_name).inc()
+            raise PublishError(f"broker refused (nack) {message_id}") from exc
+        except TimeoutError as exc:
+            metrics.PUBLISH_FAILURES.labels(self.exchange_name).inc()
+            raise PublishError(f"no confirm within {self.confirm_timeout}s for {message_id}") from exc
+        except Exception as exc:
+            # Connection or channel trouble of any kind: the caller keeps the message and tries again.
+            metrics.PUBLISH_FAILURES.labels(self.exchange_name).inc()
+            raise PublishError(f"publish failed: {exc!r}") from exc
+        metrics.PUBLISHED.labels(self.exchange_name).inc()
+
+    # ---- consuming ----
+
+    async def consume(self, spec: ConsumerSpec, handler: Handler) -> ConsumerHandle:
+        if self._connection is None:
+            raise RuntimeError("RabbitBroker.consume() before start()")
+        consumer = RabbitConsumer(spec, handler, self.exchange_name, self.grace)
+        consumer.on_stopped.append(self._consumers.discard)
+        self.declared_queues.update(topology_queues(spec))
+        await consumer.start(self._connection)
+        self._consumers.add(consumer)
+        return consumer
+
+    async def _watch(self) -> None:
+        """Supervise what aio-pika's robust recovery is meant to do (it has known gaps): once connected,
+        every consumer must be consuming and the publishing channel open; else rebuild the missing piece."""
+        while True:
+            await asyncio.sleep(self.watchdog_interval)
+            conn = self._connection
+            if conn is None or not conn.connected.is_set() or conn.is_closed:
+                continue
+            try:
+                if self._channel is None or self._channel.is_closed:
+                    log.warning("publisher_channel_rebuilt", service=self.service)
+                    self._channel = await conn.channel(publisher_confirms=True, on_return_raises=True)
+                    self._exchange = await self._channel.declare_exchange(
+                        self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+                    )
+                for consumer in list(self._consumers):
+                    if not consumer.consuming and not consumer.stopping:
+                        log.warning("consumer_rebuilt", queue=consumer.spec.queue, service=self.service)
+                        await consumer.restart(conn)
+            except Exception as exc:
+                log.warning("watchdog_repair_failed", service=self.service, reason=repr(exc))
+
+    # ---- inspection (tests, operators) ----
+
+    async def parked(self, queue: str) -> list[ParkedMessage]:
+        """The messages parked for ``queue``, oldest first, left in place (read, then requeued)."""
+        return [to_parked(m) for m in await self._peek(parked_queue(queue))]
+
+    async def queue_depth(self, queue: str) -> int:
+        """Messages ready in ``queue`` (not delivered to a consumer right now)."""
+        assert self._connection is not None
+        channel = await self._connection.channel()
+        try:
+            declared = await channel.declare_queue(queue, passive=True)
+            return int(declared.declaration_result.message_count or 0)
+        finally:
+            await channel.close()
+
+    async def _peek(self, queue: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
+        assert self._connection is not None
+        channel = await self._connection.channel()
+        try:
+            q = await channel.declare_queue(queue, passive=True)
+            seen = []
+            while (message := await q.get(no_ack=False, fail=False)) is not None:
+                seen.append(message)
+            return seen  # closing the channel below requeues them all, in order
+        finally:
+            await channel.close()
+
+
+async def delete_topology(url: str, exchange: str, queues: Iterable[str]) -> None:
+    """Delete ``queues`` and ``exchange`` (test cleanup)."""
+    connection = await aio_pika.connect(url)
+    try:
+        channel = await connection.channel()
+        for name in queues:
+            with contextlib.suppress(Exception):
+                await channel.queue_delete(name)
+        with contextlib.suppress(Exception):
+            await channel.exchange_delete(exchange)
+    finally:
+        await connection.close()
