@@ -27,12 +27,16 @@ def encode_event(event: ProjectEvent | AccountEvent) -> bytes:
 
 def decode_event(raw: bytes | bytearray | memoryview | str) -> ProjectEvent | AccountEvent:
     if isinstance(raw, str):
-        raw = raw.encode()
-    if len(raw) > MAX_EVENT_BYTES:
-        raise EventDecodeError(f"event is {len(raw)} bytes, over the {MAX_EVENT_BYTES}-byte limit")
+        try:
+            raw = raw.encode()
+        except UnicodeEncodeError:  # lone surrogates: no UTF-8 text, so no JSON either
+            raise EventDecodeError("not JSON: text is not valid UTF-8") from None
+    data = bytes(raw)
+    if len(data) > MAX_EVENT_BYTES:
+        raise EventDecodeError(f"event is {len(data)} bytes, over the {MAX_EVENT_BYTES}-byte limit")
     try:
-        doc: Any = json.loads(bytes(raw))
-    except (UnicodeDecodeError, ValueError) as exc:
+        doc: Any = json.loads(data)
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than the parser's stack
         raise EventDecodeError(f"not JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise EventDecodeError("event must be a JSON object")

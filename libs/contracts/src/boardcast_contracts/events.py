@@ -7,7 +7,14 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+)
 
 SUPPORTED_SCHEMA_VERSIONS: frozenset[int] = frozenset({1})
 """Envelope schema versions this code reads. Add the new one here before anything publishes it."""
@@ -19,11 +26,21 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def _as_utc(value: datetime) -> datetime:
+    # Payload timestamps may come naive from a database column that stores UTC without an offset (SQLite);
+    # they are UTC, not the machine's local time, so the offset is attached rather than converted to.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _rfc3339(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return _as_utc(value).isoformat().replace("+00:00", "Z")
 
 
-UtcDateTime = Annotated[datetime, PlainSerializer(_rfc3339, return_type=str, when_used="json")]
+_AS_RFC3339 = PlainSerializer(_rfc3339, return_type=str, when_used="json")
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc), _AS_RFC3339]
+"""A payload timestamp: naive means UTC."""
+OffsetUtcDateTime = Annotated[datetime, AfterValidator(_utc), _AS_RFC3339]
+"""An envelope timestamp: RFC 3339 with an offset, as SPEC §4 requires; a naive one is refused."""
 
 
 class TaskStatus(StrEnum):
@@ -48,7 +65,8 @@ class Role(StrEnum):
 
 class _Model(BaseModel):
     # Unknown fields are ignored so that a consumer of v1 keeps working when a producer adds optional fields.
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # NaN and infinity have no JSON form: refuse them when the event is built, not when a consumer reads it.
+    model_config = ConfigDict(frozen=True, extra="ignore", allow_inf_nan=False)
 
 
 class TaskPayload(_Model):
@@ -161,12 +179,10 @@ class AdminChangedData(_Model):
 class _Envelope(_Model):
     event_id: uuid.UUID
     schema_version: Literal[1] = 1
-    occurred_at: UtcDateTime
+    occurred_at: OffsetUtcDateTime
     actor_id: uuid.UUID
 
     scope: ClassVar[str]
-
-    _check_occurred_at = field_validator("occurred_at")(_utc)
 
 
 class ProjectEvent(_Envelope):

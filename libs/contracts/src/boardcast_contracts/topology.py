@@ -16,9 +16,19 @@ PARKED_SUFFIX = ".parked"
 """``<queue>.parked`` holds the messages a consumer gave up on, with the reason (see ConsumerSpec)."""
 
 NOTIFIER_PROJECT_TYPES: frozenset[str] = frozenset(
-    {"task_assigned", "task_status_changed", "task_deleted", "member_added", "comment_created"}
+    {
+        "task_created",
+        "task_updated",
+        "task_status_changed",
+        "task_assigned",
+        "task_deleted",
+        "task_restored",
+        "member_added",
+        "comment_created",
+        "comment_updated",
+    }
 )
-"""Project event types that can make a notification (SPEC §3, Notifications)."""
+"""Project event types the notifier reads: the ones that notify, and the task events of its projection."""
 
 CACHE_PROJECT_TYPES: frozenset[str] = frozenset(
     {"task_created", "task_updated", "task_status_changed", "task_assigned", "task_deleted", "task_restored"}
@@ -41,7 +51,7 @@ class Consumer:
 
 GATEWAY_INGEST = Consumer(
     service="gateway-ws",
-    queue="boardcast.gateway-ws.ingest",
+    queue="gateway-ws.ingest",
     bindings=(ALL_PROJECT_EVENTS,),
     event_types=PROJECT_EVENT_TYPES,
     ordered=True,
@@ -49,7 +59,7 @@ GATEWAY_INGEST = Consumer(
 )
 NOTIFIER = Consumer(
     service="notifier",
-    queue="boardcast.notifier.events",
+    queue="notifier",
     bindings=(
         *(project_pattern(t) for t in sorted(NOTIFIER_PROJECT_TYPES)),
         *(account_routing_key(t) for t in sorted(ACCOUNT_EVENT_TYPES)),
@@ -60,7 +70,7 @@ NOTIFIER = Consumer(
 )
 CACHE_INVALIDATOR = Consumer(
     service="cache-invalidator",
-    queue="boardcast.cache-invalidator.events",
+    queue="cache-invalidator",
     bindings=tuple(project_pattern(t) for t in sorted(CACHE_PROJECT_TYPES)),
     event_types=CACHE_PROJECT_TYPES,
     ordered=False,
