@@ -1,0 +1,117 @@
+// The notification bell: unread count and list, live from /ws/notifications (SPEC §5), read via the notifier.
+
+import { api } from "./api.js";
+import * as auth from "./auth.js";
+import { CLOSE_UNAUTHORIZED, LiveSocket, wsBase } from "./socket.js";
+import { describeError, formatDateTime, h, toast } from "./ui.js";
+
+const SHOWN_KEY = "bc:notif-shown";
+
+// A new notification pops a toast in one tab only: the first tab to record its id in localStorage shows it.
+function claimToast(id) {
+  let shown = [];
+  try {
+    shown = JSON.parse(localStorage.getItem(SHOWN_KEY) || "[]");
+  } catch {
+    shown = [];
+  }
+  if (shown.includes(id)) return false;
+  localStorage.setItem(SHOWN_KEY, JSON.stringify([...shown, id].slice(-200)));
+  return true;
+}
+
+export function createBell({ wsUrl, onUnauthorized, openTask }) {
+  let items = [];
+  let unread = 0;
+  const badge = h("span", { class: "badge", hidden: true });
+  const label = h("span", { class: "sr-only" }, "Notifications");
+  const button = h("button", { class: "icon-btn bell", type: "button", "aria-haspopup": "true", "aria-expanded": "false",
+    onclick: () => toggle() }, h("span", { "aria-hidden": "true" }, "🔔"), label, badge);
+  const list = h("ol", { class: "notif-list" });
+  const menu = h("div", { class: "notif-menu", hidden: true, role: "region", "aria-label": "Notifications" },
+    h("div", { class: "notif-head" }, h("strong", {}, "Notifications"),
+      h("button", { class: "btn-link small", type: "button", onclick: readAll }, "Mark all read")),
+    list);
+  const root = h("div", { class: "bell-wrap" }, button, menu);
+
+  function setUnread(n) {
+    unread = Math.max(0, Number(n) || 0);
+    badge.hidden = unread === 0;
+    badge.textContent = unread > 99 ? "99+" : String(unread);
+    label.textContent = `Notifications, ${unread} unread`;
+    button.dataset.unread = String(unread);
+  }
+
+  function render() {
+    list.replaceChildren(...(items.length
+      ? items.slice(0, 50).map((n) => h("li", { class: `notif${n.read_at ? "" : " unread"}` },
+          h("button", { class: "notif-item", type: "button", onclick: () => open(n) },
+            h("span", { class: "notif-title" }, n.title || n.kind),
+            n.body && h("span", { class: "notif-body" }, n.body),
+            h("time", { class: "muted small", datetime: n.created_at }, formatDateTime(n.created_at)))))
+      : [h("li", { class: "muted notif-empty" }, "You are all caught up.")]));
+  }
+
+  function toggle(force) {
+    const show = force ?? menu.hidden;
+    menu.hidden = !show;
+    button.setAttribute("aria-expanded", String(show));
+    if (show) render();
+  }
+
+  async function open(n) {
+    if (!n.read_at) {
+      try {
+        await api.markRead(n.id);
+        n.read_at = new Date().toISOString();
+        setUnread(unread - 1);
+      } catch (err) {
+        toast(describeError(err), { kind: "error" });
+      }
+    }
+    toggle(false);
+    if (n.project_id && n.task_id) openTask(n.project_id, n.task_id);
+  }
+
+  async function readAll() {
+    try {
+      await api.markAllRead();
+      for (const n of items) n.read_at = n.read_at || new Date().toISOString();
+      setUnread(0);
+      render();
+    } catch (err) {
+      toast(describeError(err), { kind: "error" });
+    }
+  }
+
+  const socket = new LiveSocket({
+    url: () => `${wsBase(wsUrl)}/ws/notifications?${new URLSearchParams({ token: auth.token() || "" })}`,
+    isReady: (m) => m?.type === "notifications_backlog",
+    onStatus: (s) => button.classList.toggle("stale", s !== "live"),
+    onFatal: (code) => code === CLOSE_UNAUTHORIZED && onUnauthorized(),
+    onMessage: (m) => {
+      if (m.type === "notifications_backlog") {
+        const known = new Map(items.map((n) => [n.id, n]));
+        for (const n of m.items || []) known.set(n.id, n);
+        items = [...known.values()].sort((a, b) => String(b.created_at).localeCompare(String(a.created_at)));
+        setUnread(m.unread_count);
+      } else if (m.type === "notification" && m.notification) {
+        const n = m.notification;
+        if (items.some((x) => x.id === n.id)) return;
+        items.unshift(n);
+        if (!n.read_at) setUnread(unread + 1);
+        if (claimToast(n.id)) toast(`🔔 ${n.title || n.kind}`, { timeout: 5000 });
+      } else if (m.type === "unread_count") {
+        setUnread(m.unread_count);
+      }
+      if (!menu.hidden) render();
+    },
+  });
+
+  document.addEventListener("click", (e) => {
+    if (!root.contains(e.target)) toggle(false);
+  });
+  setUnread(0);
+  socket.start();
+  return { el: root, stop: () => socket.stop(), retry: () => socket.retry() };
+}

@@ -1,0 +1,266 @@
+// One project's page: header (views, live indicator, presence), the board or a report view, the task panel.
+
+import { api } from "./api.js";
+import { renderBoard } from "./board.js";
+import { ProjectLive } from "./live.js";
+import { renderMembers } from "./members.js";
+import { renderHeatmap, renderWeeklyReport, renderWorkload } from "./reports.js";
+import { BoardStore } from "./store.js";
+import { openTaskPanel } from "./taskpanel.js";
+import { PRIORITIES, avatar, describeError, formatDateTime, h, toast } from "./ui.js";
+
+const VIEWS = [
+  ["board", "Board"],
+  ["report", "Weekly report"],
+  ["workload", "Workload"],
+  ["heatmap", "Heatmap"],
+  ["members", "Members"],
+];
+
+const STATUS_TEXT = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline", closed: "Offline" };
+
+export function createProjectPage(root, { projectId, me, config, navigate, onUnauthorized }) {
+  const store = new BoardStore({ id: projectId, name: "", role: "viewer" });
+  const canEdit = () => store.project.role === "owner" || store.project.role === "editor";
+  const isOwner = () => store.project.role === "owner";
+  let view = null;
+  let board = null;
+  let panel = null;
+  let stopped = false;
+
+  // ---------------------------------------------------------------- header pieces
+  const title = h("h1", { class: "project-title" }, "…");
+  const roleTag = h("span", { class: "role" });
+  const statusText = h("span", { class: "live-text" }, "Connecting…");
+  const retryBtn = h("button", { class: "btn btn-small", type: "button", hidden: true, onclick: () => live.retry() }, "Retry");
+  const liveBox = h("div", { class: "live", role: "status", "aria-live": "polite", dataset: { status: "connecting" } },
+    h("span", { class: "dot", "aria-hidden": "true" }), statusText, retryBtn);
+  const presenceBox = h("div", { class: "presence", "aria-label": "Who else is on this board" });
+  const tabs = h("nav", { class: "tabs", "aria-label": "Project views" },
+    VIEWS.map(([id, label]) => h("a", { href: `#/p/${projectId}${id === "board" ? "" : `/${id}`}`, dataset: { view: id } }, label)));
+  const newBtn = h("button", { class: "btn btn-primary", type: "button", onclick: () => newTaskDialog() }, "+ New task");
+  const trashBtn = h("button", { class: "btn", type: "button", onclick: () => trashDialog() }, "Deleted");
+  const content = h("div", { class: "view" });
+  const panelHost = h("div", { class: "panel-host", hidden: true });
+  const activity = h("ol", { class: "activity", "aria-label": "Recent activity" });
+
+  root.replaceChildren(
+    h("div", { class: "project-head" },
+      h("div", { class: "project-name" }, h("a", { href: "#/projects", class: "muted small" }, "← Projects"), title, roleTag),
+      h("div", { class: "project-tools" }, presenceBox, liveBox, trashBtn, newBtn)),
+    tabs,
+    h("div", { class: "project-body" }, content, panelHost),
+    h("details", { class: "activity-box" }, h("summary", {}, "Recent activity"), activity),
+  );
+
+  function setStatus(s) {
+    liveBox.dataset.status = s;
+    statusText.textContent = STATUS_TEXT[s] || s;
+    retryBtn.hidden = s !== "offline";
+  }
+
+  function renderHead() {
+    title.textContent = store.project.name || "Project";
+    document.title = `${store.project.name || "Project"} · Boardcast`;
+    roleTag.textContent = store.project.role;
+    roleTag.className = `role role-${store.project.role}`;
+    newBtn.hidden = !canEdit();
+    trashBtn.hidden = !canEdit();
+  }
+
+  function renderPresence() {
+    const others = store.presence.filter((p) => p.user_id !== me.id);
+    const unique = [...new Map(others.map((p) => [p.user_id, p])).values()];
+    presenceBox.replaceChildren(
+      ...unique.slice(0, 6).map((p) => avatar(p, { size: "sm" })),
+      h("span", { class: "muted small" }, unique.length ? `${unique.length} other${unique.length > 1 ? "s" : ""} here` : "Only you here"),
+    );
+  }
+
+  function logActivity(ev) {
+    const who = store.memberName(ev.actor_id) || "Someone";
+    const d = ev.data || {};
+    const what = {
+      task_created: () => `created “${d.task?.title}”`,
+      task_updated: () => `edited “${d.task?.title}”`,
+      task_status_changed: () => `moved “${d.task?.title}” to ${d.task?.status?.replace("_", " ")}`,
+      task_assigned: () => `assigned “${d.task?.title}” to ${store.memberName(d.task?.assignee_id) || "nobody"}`,
+      task_deleted: () => `deleted a task${d.deleted_ids?.length > 1 ? ` and ${d.deleted_ids.length - 1} subtask(s)` : ""}`,
+      task_restored: () => `restored “${d.task?.title}”`,
+      comment_created: () => "commented",
+      member_added: () => `added ${store.memberName(d.user_id) || "a member"}`,
+      member_removed: () => "removed a member",
+      member_role_changed: () => `changed a role to ${d.role}`,
+    }[ev.type];
+    if (!what) return;
+    activity.prepend(h("li", {}, h("time", { class: "muted small" }, formatDateTime(ev.occurred_at)), ` ${who} ${what()}`));
+    while (activity.children.length > 30) activity.lastChild.remove();
+  }
+
+  // ---------------------------------------------------------------- live
+  const live = new ProjectLive({
+    projectId,
+    store,
+    wsUrl: config.ws_url,
+    onStatus: setStatus,
+    onEvent: (ev) => {
+      logActivity(ev);
+      if (ev.actor_id !== me.id && ev.data?.task?.id) board?.flash(ev.data.task.id);
+      if (ev.type.startsWith("member_")) refreshMembers(ev);
+    },
+    onRevoked: (message) => leave(message),
+    onUnauthorized,
+  });
+
+  async function refreshMembers(ev) {
+    if (ev.type === "member_removed" && ev.data.user_id === me.id) return leave("You were removed from this project.");
+    try {
+      if (ev.data.user_id === me.id) {
+        Object.assign(store.project, await api.project(projectId));
+        renderHead();
+      }
+      store.setMembers(await api.members(projectId));
+      if (view === "members") show("members");
+    } catch (err) {
+      if (err.status === 404 || err.status === 403) leave("You no longer have access to this project.");
+    }
+  }
+
+  function leave(message) {
+    if (stopped) return;
+    toast(message, { kind: "error", timeout: 10000 });
+    navigate("#/projects");
+  }
+
+  store.subscribe((c) => {
+    if (c.kind === "presence") renderPresence();
+    if (c.kind === "reset") renderHead();
+  });
+
+  // ---------------------------------------------------------------- views
+
+  function show(next, taskId = null) {
+    for (const a of tabs.querySelectorAll("a")) a.toggleAttribute("aria-current", a.dataset.view === next);
+    if (next !== view || next !== "board") {
+      board?.destroy();
+      board = null;
+      view = next;
+      if (next === "board") board = renderBoard(content, { store, canEdit, openTask: (id) => navigate(`#/p/${projectId}/t/${id}`) });
+      else if (next === "report") renderWeeklyReport(content, { projectId });
+      else if (next === "workload") renderWorkload(content, { projectId });
+      else if (next === "heatmap") renderHeatmap(content, { projectId });
+      else if (next === "members")
+        renderMembers(content, { store, projectId, isOwner, reload: async () => store.setMembers(await api.members(projectId)) });
+    }
+    if (taskId && panel?.taskId !== taskId) {
+      panel?.close();
+      panel = openTaskPanel(panelHost, { store, taskId, me, canEdit, isOwner,
+        openTask: (id) => navigate(`#/p/${projectId}/t/${id}`),
+        onClose: () => { panel = null; if (location.hash.includes("/t/")) navigate(`#/p/${projectId}`); } });
+    } else if (!taskId && panel) {
+      panel.close();
+    }
+  }
+
+  // ---------------------------------------------------------------- dialogs
+
+  function dialog(titleText, body, onSubmit, submitLabel = "Create") {
+    const dlg = h("dialog", { class: "dialog", "aria-label": titleText },
+      h("form", { method: "dialog", class: "stack", onsubmit: async (e) => {
+        e.preventDefault();
+        if (await onSubmit(Object.fromEntries(new FormData(e.target)))) dlg.close();
+      } },
+        h("h2", {}, titleText), body,
+        h("div", { class: "form-actions" },
+          onSubmit && h("button", { class: "btn btn-primary", type: "submit" }, submitLabel),
+          h("button", { class: "btn", type: "button", onclick: () => dlg.close() }, "Close"))));
+    dlg.addEventListener("close", () => dlg.remove());
+    document.body.append(dlg);
+    dlg.showModal();
+    return dlg;
+  }
+
+  function newTaskDialog() {
+    dialog("New task", [
+      h("label", { class: "field" }, h("span", {}, "Title"), h("input", { name: "title", required: true, maxlength: "300" })),
+      h("label", { class: "field" }, h("span", {}, "Description"), h("textarea", { name: "description", rows: "3" })),
+      h("div", { class: "field-row" },
+        h("label", { class: "field" }, h("span", {}, "Priority"),
+          h("select", { name: "priority" }, PRIORITIES.map((p) => h("option", { value: p, selected: p === "medium" }, p)))),
+        h("label", { class: "field" }, h("span", {}, "Assignee"),
+          h("select", { name: "assignee_id" }, h("option", { value: "" }, "Unassigned"),
+            store.members.map((m) => h("option", { value: m.user_id || m.id }, m.name || m.email)))),
+        h("label", { class: "field" }, h("span", {}, "Due"), h("input", { name: "due_date", type: "date" })),
+        h("label", { class: "field" }, h("span", {}, "Estimate (h)"),
+          h("input", { name: "estimate_hours", type: "number", min: "0", step: "0.5" }))),
+    ], async (data) => {
+      const fields = { title: data.title, priority: data.priority, status: "todo" };
+      if (data.description) fields.description = data.description;
+      if (data.assignee_id) fields.assignee_id = data.assignee_id;
+      if (data.due_date) fields.due_date = data.due_date;
+      if (data.estimate_hours) fields.estimate_hours = Number(data.estimate_hours);
+      const top = store.column("todo").at(-1);
+      fields.position = top ? top.position + 1024 : 1024;
+      try {
+        store.upsert(await api.createTask(projectId, fields));
+        return true;
+      } catch (err) {
+        toast(`Task not created: ${describeError(err)}`, { kind: "error" });
+        return false;
+      }
+    });
+  }
+
+  async function trashDialog() {
+    const list = h("ul", { class: "trash-list" });
+    const fill = (tasks) =>
+      list.replaceChildren(...(tasks.length
+        ? tasks.map((t) => h("li", {}, h("span", {}, t.title),
+            h("button", { class: "btn btn-small", type: "button", onclick: async (e) => {
+              try {
+                store.upsert(await api.restoreTask(t.id), { force: true });
+                e.target.closest("li").remove();
+                toast(`Restored “${t.title}”.`, { kind: "success" });
+              } catch (err) {
+                toast(`Not restored: ${describeError(err)}`, { kind: "error" });
+              }
+            } }, "Restore")))
+        : [h("li", { class: "muted" }, "Nothing deleted while you were here.")]));
+    fill([...store.deleted.values()]);
+    dialog("Deleted tasks", list, null);
+    if (me.is_admin) {
+      // Admins may list every deleted task of the project, not only the ones seen deleted in this session.
+      try {
+        const all = await api.tasks(projectId, { includeDeleted: true });
+        fill(all.filter((t) => t.is_deleted));
+      } catch {
+        /* keep the session list */
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- start
+  setStatus("connecting");
+  renderPresence();
+  const ready = live.start().then(
+    () => renderHead(),
+    (err) => {
+      if (err.status === 404 || err.status === 403) leave("That project does not exist or you are not a member.");
+      else if (err.status !== 401) {
+        content.replaceChildren(h("p", { class: "error-text", role: "alert" }, `Could not load the board: ${describeError(err)}`));
+        setStatus("offline");
+      }
+    },
+  );
+
+  return {
+    projectId,
+    show: (next, taskId) => ready.then(() => !stopped && show(next, taskId)),
+    destroy() {
+      stopped = true;
+      panel?.close();
+      board?.destroy();
+      live.stop();
+    },
+  };
+}

@@ -1,0 +1,153 @@
+// A reconnecting WebSocket: exponential backoff with jitter, at most N tries, then Offline until retry().
+
+export const CLOSE_UNAUTHORIZED = 4401;
+export const CLOSE_FORBIDDEN = 4403;
+
+/**
+ * Status values passed to onStatus: "connecting" (first attempt), "live" (open and greeted),
+ * "reconnecting" (lost; next attempt scheduled or under way), "offline" (gave up; call retry()), "closed".
+ *
+ * `url()` is called before every attempt, so each reconnect carries the current token and `since`.
+ * `isReady(msg)` tells which first message means the connection is usable; until then a drop counts as
+ * a failed attempt, so a server that accepts and immediately closes us cannot make us retry forever.
+ */
+export class LiveSocket {
+  constructor({ url, onMessage, onStatus = () => {}, onFatal = () => {}, isReady = () => true,
+                maxTries = 5, baseDelay = 500, maxDelay = 10_000, pingEvery = 25_000, pongTimeout = 10_000 }) {
+    Object.assign(this, { url, onMessage, onStatus, onFatal, isReady, maxTries, baseDelay, maxDelay,
+                          pingEvery, pongTimeout });
+    this.ws = null;
+    this.failures = 0;
+    this.status = "idle";
+    this.stopped = false;
+    this.timers = {};
+  }
+
+  start() {
+    this.stopped = false;
+    this.failures = 0;
+    this.#setStatus("connecting");
+    this.#open();
+  }
+
+  /** Manual retry from the Offline state: a fresh budget of tries. */
+  retry() {
+    this.#clearTimers();
+    this.#dropSocket();
+    this.start();
+  }
+
+  stop() {
+    this.stopped = true;
+    this.#clearTimers();
+    this.#dropSocket();
+    this.#setStatus("closed");
+  }
+
+  send(obj) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj));
+  }
+
+  /** The delay before attempt n (1-based): "equal jitter", half fixed and half random, capped. */
+  static backoff(n, base = 500, cap = 10_000) {
+    const ceiling = Math.min(cap, base * 2 ** (n - 1));
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+
+  #open() {
+    let ws;
+    try {
+      ws = new WebSocket(this.url());
+    } catch (err) {
+      this.#lost(1006);
+      return;
+    }
+    this.ws = ws;
+    let ready = false;
+    ws.onmessage = (e) => {
+      this.#heard();
+      let msg;
+      try {
+        msg = JSON.parse(e.data);
+      } catch {
+        return; // not ours to crash on; the server never sends non-JSON
+      }
+      if (msg?.type === "pong") return;
+      if (!ready && this.isReady(msg)) {
+        ready = true;
+        this.failures = 0;
+        this.#setStatus("live");
+        this.#schedulePing();
+      }
+      this.onMessage(msg);
+    };
+    ws.onclose = (e) => {
+      if (this.ws !== ws) return; // an old socket we already replaced
+      this.ws = null;
+      this.#clearTimers();
+      this.#lost(e.code, e.reason);
+    };
+    ws.onerror = () => {}; // onclose follows and decides
+  }
+
+  #lost(code, reason) {
+    if (this.stopped) return;
+    if (code === CLOSE_UNAUTHORIZED || code === CLOSE_FORBIDDEN) {
+      this.stopped = true;
+      this.#setStatus("closed");
+      this.onFatal(code, reason);
+      return;
+    }
+    this.failures += 1;
+    if (this.failures > this.maxTries) {
+      this.#setStatus("offline");
+      return;
+    }
+    this.#setStatus("reconnecting");
+    const delay = LiveSocket.backoff(this.failures, this.baseDelay, this.maxDelay);
+    this.timers.retry = setTimeout(() => this.#open(), delay);
+  }
+
+  // Our own ping: a half-open TCP connection (laptop sleep, Wi-Fi change) only shows up when nothing answers.
+  #schedulePing() {
+    clearTimeout(this.timers.ping);
+    this.timers.ping = setTimeout(() => {
+      this.send({ type: "ping" });
+      this.timers.pong = setTimeout(() => this.ws?.close(4000, "no pong"), this.pongTimeout);
+    }, this.pingEvery);
+  }
+
+  #heard() {
+    clearTimeout(this.timers.pong);
+    if (this.status === "live") this.#schedulePing();
+  }
+
+  #dropSocket() {
+    if (!this.ws) return;
+    const ws = this.ws;
+    this.ws = null;
+    ws.onclose = ws.onmessage = ws.onerror = null;
+    try {
+      ws.close(1000);
+    } catch {
+      /* already closed */
+    }
+  }
+
+  #clearTimers() {
+    for (const t of Object.values(this.timers)) clearTimeout(t);
+    this.timers = {};
+  }
+
+  #setStatus(s) {
+    if (s === this.status) return;
+    this.status = s;
+    this.onStatus(s);
+  }
+}
+
+/** The gateway base URL: /api/config's ws_url, or this page's origin with ws(s)://. */
+export function wsBase(configured) {
+  if (configured) return configured.replace(/\/+$/, "");
+  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
+}
