@@ -1,0 +1,1 @@
+"""Run Boardcast locally: every service in one process (`make dev`) or as processes (`make stack`)."""
