@@ -96,30 +96,51 @@ def queue_name() -> Callable[[str], str]:
     return lambda label="q": unique(f"bc-test-{label}")
 
 
-@pytest.fixture(params=BACKENDS)
-async def make_broker(
-    request: pytest.FixtureRequest, exchange: str, amqp_url: str
-) -> AsyncIterator[Callable[..., Any]]:
-    """A factory of started brokers on this test's exchange; stopped, and their queues deleted, after."""
-    made: list[Any] = []
+class BrokerFactory:
+    """Started brokers of one backend on one exchange; ``close()`` stops them and deletes their queues."""
 
-    async def make(url: str | None = None, **kw: Any) -> Any:
-        if request.param == "memory":
-            broker: Any = InMemoryBroker(exchange, **kw)
+    def __init__(self, backend: str, exchange: str, amqp_url: str) -> None:
+        self.backend = backend
+        self.exchange = exchange
+        self.amqp_url = amqp_url
+        self.made: list[Any] = []
+
+    async def __call__(self, url: str | None = None, **kw: Any) -> Any:
+        if self.backend == "memory":
+            broker: Any = InMemoryBroker(self.exchange, **kw)
         else:
             from boardcast_messaging.rabbit import RabbitBroker
 
-            broker = RabbitBroker(url or amqp_url, exchange=exchange, service="messaging-tests", **kw)
+            broker = RabbitBroker(
+                url or self.amqp_url, exchange=self.exchange, service="messaging-tests", **kw
+            )
         await broker.start()
-        made.append(broker)
+        self.made.append(broker)
         return broker
 
-    make.backend = request.param  # type: ignore[attr-defined]
-    yield make
-    for broker in made:
-        await broker.stop()
-    if request.param == "rabbit":
-        from boardcast_messaging.rabbit import delete_topology
+    async def close(self) -> None:
+        for broker in self.made:
+            await broker.stop()
+        if self.backend == "rabbit":
+            from boardcast_messaging.rabbit import delete_topology
 
-        queues = set().union(*(b.declared_queues for b in made)) if made else set()
-        await delete_topology(amqp_url, exchange, queues)
+            queues: set[str] = set()
+            for broker in self.made:
+                queues |= broker.declared_queues
+            await delete_topology(self.amqp_url, self.exchange, queues)
+
+
+@pytest.fixture(params=BACKENDS)
+async def make_broker(request: pytest.FixtureRequest, exchange: str, amqp_url: str) -> AsyncIterator[Any]:
+    """A factory of started brokers of each backend on this test's exchange; cleaned up after."""
+    factory = BrokerFactory(request.param, exchange, amqp_url)
+    yield factory
+    await factory.close()
+
+
+@pytest.fixture
+async def make_rabbit(exchange: str, amqp_url: str) -> AsyncIterator[Any]:
+    """Like ``make_broker``, RabbitMQ only (for tests of what only a network broker can do)."""
+    factory = BrokerFactory("rabbit", exchange, amqp_url)
+    yield factory
+    await factory.close()

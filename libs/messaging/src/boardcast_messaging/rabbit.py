@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import aio_pika
 import structlog
@@ -52,15 +53,19 @@ class RabbitBroker(EventPublishing):
         self._exchange: AbstractExchange | None = None
         self._consumers: set[RabbitConsumer] = set()
         self._watchdog: asyncio.Task[None] | None = None
+        self._suspects: dict[object, int] = {}
 
     # ---- lifecycle ----
 
     async def start(self) -> None:
+        # A short heartbeat so that a silently dead peer (no RST) is noticed in seconds, not minutes.
+        extra: dict[str, Any] = {} if "heartbeat=" in self.url else {"heartbeat": 10}
         self._connection = await aio_pika.connect_robust(
             self.url,
             client_properties={"connection_name": f"boardcast-{self.service}"},
             reconnect_interval=1.0,
             timeout=10,
+            **extra,
         )
         self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         self._exchange = await self._channel.declare_exchange(
@@ -142,11 +147,15 @@ class RabbitBroker(EventPublishing):
         if self._connection is None:
             raise RuntimeError("RabbitBroker.consume() before start()")
         consumer = RabbitConsumer(spec, handler, self.exchange_name, self.grace)
-        consumer.on_stopped.append(self._consumers.discard)
+        consumer.on_stopped.append(self._forget)
         self.declared_queues.update(topology_queues(spec))
         await consumer.start(self._connection)
         self._consumers.add(consumer)
         return consumer
+
+    def _forget(self, consumer: RabbitConsumer) -> None:
+        self._consumers.discard(consumer)
+        self._suspects.pop(consumer, None)
 
     async def _watch(self) -> None:
         """Supervise what aio-pika's robust recovery is meant to do (it has known gaps): once connected,
@@ -157,18 +166,27 @@ class RabbitBroker(EventPublishing):
             if conn is None or not conn.connected.is_set() or conn.is_closed:
                 continue
             try:
-                if self._channel is None or self._channel.is_closed:
+                if self._broken(self, self._channel is None or self._channel.is_closed):
                     log.warning("publisher_channel_rebuilt", service=self.service)
                     self._channel = await conn.channel(publisher_confirms=True, on_return_raises=True)
                     self._exchange = await self._channel.declare_exchange(
                         self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
                     )
                 for consumer in list(self._consumers):
-                    if not consumer.consuming and not consumer.stopping:
+                    if self._broken(consumer, not consumer.consuming and not consumer.stopping):
                         log.warning("consumer_rebuilt", queue=consumer.spec.queue, service=self.service)
                         await consumer.restart(conn)
             except Exception as exc:
                 log.warning("watchdog_repair_failed", service=self.service, reason=repr(exc))
+
+    def _broken(self, what: object, broken_now: bool, ticks: int = 3) -> bool:
+        """True once ``what`` has looked broken for ``ticks`` checks in a row while connected: robust recovery
+        gets its chance first, and the watchdog only repairs what it left undone."""
+        count = self._suspects.get(what, 0) + 1 if broken_now else 0
+        if count >= ticks:
+            count = 0
+        self._suspects[what] = count
+        return broken_now and count == 0
 
     # ---- inspection (tests, operators) ----
 

@@ -1,4 +1,4 @@
-"""The RabbitMQ consumer runner: one channel per consumer, its queue topology, and the outcome of each message.
+"""The RabbitMQ consumer runner: a channel per consumer, its queue topology, and the outcome of each message.
 
 Topology per ``ConsumerSpec.queue`` (all durable quorum queues):
 
@@ -36,6 +36,7 @@ ATTEMPT = "x-attempt"
 ORIGINAL_KEY = "x-original-routing-key"
 PARKED_REASON = "x-parked-reason"
 ATTEMPTS = "x-attempts"
+QUORUM = {"x-queue-type": "quorum"}
 
 
 def retry_queue(queue: str, n: int) -> str:
@@ -48,11 +49,8 @@ def parked_queue(queue: str) -> str:
 
 def topology_queues(spec: ConsumerSpec) -> list[str]:
     """Every queue a spec declares (for cleanup and inspection)."""
-    retries = (
-        []
-        if spec.retry_in_place
-        else [retry_queue(spec.queue, n) for n in range(1, len(spec.retry_delays) + 1)]
-    )
+    count = 0 if spec.retry_in_place else len(spec.retry_delays)
+    retries = [retry_queue(spec.queue, n) for n in range(1, count + 1)]
     return [spec.queue, *retries, parked_queue(spec.queue)]
 
 
