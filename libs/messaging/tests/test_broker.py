@@ -337,3 +337,34 @@ async def test_retry_in_place_still_bounded(make_broker: Any, queue_name: Any) -
 
     await eventually(parked_then_next)
     assert (await broker.parked(q))[0].attempts == 2
+
+
+async def test_parked_messages_can_be_replayed(make_broker: Any, queue_name: Any) -> None:
+    broker = await make_broker()
+    q = queue_name()
+    healthy = False
+    handled: list[Delivery] = []
+
+    async def handler(d: Delivery) -> None:
+        if not healthy:
+            raise RuntimeError("dependency down")
+        handled.append(d)
+
+    await broker.consume(ConsumerSpec(q, ["project.#"], retry_delays=(0.05,)), handler)
+    event = make_event()
+    await broker.publisher.publish_event(event)
+
+    async def parked() -> bool:
+        return len(await broker.parked(q)) == 1
+
+    await eventually(parked)
+    healthy = True
+    assert await broker.replay_parked(q) == 1
+
+    async def handled_once() -> bool:
+        return [d.event.event_id for d in handled] == [event.event_id]
+
+    await eventually(handled_once)
+    assert handled[0].attempt == 1
+    assert handled[0].routing_key == routing_key_for(event)
+    assert await broker.parked(q) == []

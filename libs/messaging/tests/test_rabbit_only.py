@@ -170,3 +170,20 @@ async def test_watchdog_rebuilds_what_recovery_left_closed(make_rabbit: Any, que
         return seen == [event.event_id]
 
     await eventually(consumed, timeout=5)
+
+
+async def test_stop_returns_while_rabbitmq_is_unreachable(make_rabbit: Any, queue_name: Any) -> None:
+    proxy = await TcpProxy("127.0.0.1", 5672).start()
+    try:
+        broker = await make_rabbit(f"amqp://guest:guest@{proxy.url_host_port}/")
+
+        async def handler(d: Delivery) -> None:
+            pass
+
+        await broker.consume(ConsumerSpec(queue_name(), ["project.#"]), handler)
+        await proxy.cut()
+        started = time.monotonic()
+        await asyncio.wait_for(broker.stop(), 20)
+        assert time.monotonic() - started < 15
+    finally:
+        await proxy.stop()

@@ -225,6 +225,16 @@ class InMemoryBroker(EventPublishing):
         q = self._queues.get(queue)
         return list(q.parked) if q else []
 
+    async def replay_parked(self, queue: str) -> int:
+        """Move every message parked for ``queue`` back onto it as a first attempt; returns how many."""
+        q = self._queues.get(queue)
+        if q is None:
+            return 0
+        parked, q.parked = q.parked, []
+        for p in parked:
+            await q.put(_Message(p.body, p.routing_key, p.message_id or ""))
+        return len(parked)
+
     async def queue_depth(self, queue: str) -> int:
         """Messages ready in ``queue`` (not in a handler's hands, not waiting for a retry)."""
         q = self._queues.get(queue)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import aio_pika
@@ -12,7 +12,7 @@ import structlog
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 from boardcast_contracts import EXCHANGE
 
-from boardcast_messaging import metrics
+from boardcast_messaging import metrics, rabbit_admin
 from boardcast_messaging.base import (
     ConsumerHandle,
     ConsumerSpec,
@@ -22,7 +22,7 @@ from boardcast_messaging.base import (
     PublishError,
 )
 from boardcast_messaging.publishing import EventPublishing
-from boardcast_messaging.rabbit_consumer import RabbitConsumer, parked_queue, to_parked, topology_queues
+from boardcast_messaging.rabbit_consumer import RabbitConsumer, quietly, topology_queues
 
 log = structlog.get_logger("boardcast.messaging")
 
@@ -81,8 +81,7 @@ class RabbitBroker(EventPublishing):
             self._watchdog = None
         await asyncio.gather(*(c.stop() for c in list(self._consumers)), return_exceptions=True)
         if self._connection is not None:
-            with contextlib.suppress(Exception):
-                await self._connection.close()
+            await quietly(self._connection.close())
         self._connection = self._channel = self._exchange = None
 
     async def ready(self) -> bool:
@@ -188,44 +187,24 @@ class RabbitBroker(EventPublishing):
         self._suspects[what] = count
         return broken_now and count == 0
 
-    # ---- inspection (tests, operators) ----
+    # ---- inspection and repair (tests, operators) ----
+
+    def _conn(self) -> AbstractRobustConnection:
+        if self._connection is None:
+            raise RuntimeError("RabbitBroker not started")
+        return self._connection
 
     async def parked(self, queue: str) -> list[ParkedMessage]:
-        """The messages parked for ``queue``, oldest first, left in place (read, then requeued)."""
-        return [to_parked(m) for m in await self._peek(parked_queue(queue))]
+        """The messages parked for ``queue``, oldest first, left in place."""
+        return await rabbit_admin.parked(self._conn(), queue)
+
+    async def replay_parked(self, queue: str) -> int:
+        """Move every message parked for ``queue`` back onto it as a first attempt; returns how many."""
+        return await rabbit_admin.replay_parked(self._conn(), queue, self.confirm_timeout)
 
     async def queue_depth(self, queue: str) -> int:
         """Messages ready in ``queue`` (not delivered to a consumer right now)."""
-        assert self._connection is not None
-        channel = await self._connection.channel()
-        try:
-            declared = await channel.declare_queue(queue, passive=True)
-            return int(declared.declaration_result.message_count or 0)
-        finally:
-            await channel.close()
-
-    async def _peek(self, queue: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
-        assert self._connection is not None
-        channel = await self._connection.channel()
-        try:
-            q = await channel.declare_queue(queue, passive=True)
-            seen = []
-            while (message := await q.get(no_ack=False, fail=False)) is not None:
-                seen.append(message)
-            return seen  # closing the channel below requeues them all, in order
-        finally:
-            await channel.close()
+        return await rabbit_admin.queue_depth(self._conn(), queue)
 
 
-async def delete_topology(url: str, exchange: str, queues: Iterable[str]) -> None:
-    """Delete ``queues`` and ``exchange`` (test cleanup)."""
-    connection = await aio_pika.connect(url)
-    try:
-        channel = await connection.channel()
-        for name in queues:
-            with contextlib.suppress(Exception):
-                await channel.queue_delete(name)
-        with contextlib.suppress(Exception):
-            await channel.exchange_delete(exchange)
-    finally:
-        await connection.close()
+delete_topology = rabbit_admin.delete_topology

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,13 @@ ORIGINAL_KEY = "x-original-routing-key"
 PARKED_REASON = "x-parked-reason"
 ATTEMPTS = "x-attempts"
 QUORUM = {"x-queue-type": "quorum"}
+
+
+async def quietly(step: Awaitable[Any], timeout: float = 5.0) -> None:
+    """Best-effort teardown step: bounded in time (robust objects wait for a reconnect that may never come)
+    and silent on failure (a dead channel already released what it held)."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(step, timeout)
 
 
 def retry_queue(queue: str, n: int) -> str:
@@ -98,8 +106,7 @@ class RabbitConsumer:
     async def restart(self, connection: AbstractRobustConnection) -> None:
         """Open a fresh channel and subscribe again (the watchdog's repair when recovery left us idle)."""
         if self._channel is not None:
-            with contextlib.suppress(Exception):
-                await self._channel.close()
+            await quietly(self._channel.close())
         self._tag = None
         await self._open(connection)
 
@@ -183,9 +190,8 @@ class RabbitConsumer:
                 outcome=type(outcome).__name__,
                 reason=repr(exc),
             )
-            with contextlib.suppress(Exception):
-                await asyncio.sleep(1.0)
-                await message.reject(requeue=True)
+            await asyncio.sleep(1.0)  # a refused forward would otherwise spin on instant redelivery
+            await quietly(message.reject(requeue=True))
 
     async def _forward(
         self, message: AbstractIncomingMessage, routing_key: str, outcome: Retry | Park
@@ -224,20 +230,17 @@ class RabbitConsumer:
             return
         self._stopping.set()
         if self._queue is not None and self._tag is not None:
-            with contextlib.suppress(Exception):
-                await self._queue.cancel(self._tag)
-        # Workers idle on an empty buffer are not holding a message: wake them to leave.
-        idle = [w for w in self._workers if not w.done()]
-        for _ in idle:
-            self._buffer.put_nowait(None)  # type: ignore[arg-type]
-        if idle:
-            _, late = await asyncio.wait(idle, timeout=self._grace)
+            await quietly(self._queue.cancel(self._tag))
+        live = [w for w in self._workers if not w.done()]
+        for _ in live:
+            self._buffer.put_nowait(None)  # type: ignore[arg-type]  # wakes the idle ones to leave
+        if live:
+            _, late = await asyncio.wait(live, timeout=self._grace)
             for task in late:
                 task.cancel()
             if late:
                 await asyncio.wait(late)
         if self._channel is not None:
-            with contextlib.suppress(Exception):
-                await self._channel.close()
+            await quietly(self._channel.close())
         for callback in self.on_stopped:
             callback(self)
