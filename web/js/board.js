@@ -2,7 +2,7 @@
 
 import { api, conflictTask } from "./api.js";
 import { positionBetween } from "./store.js";
-import { STATUSES, avatar, describeError, formatDate, h, statusLabel, toast } from "./ui.js";
+import { STATUSES, avatar, describeError, formatDate, h, mount, statusLabel, toast } from "./ui.js";
 
 /**
  * Render the board into `root` and keep it in step with `store`.
@@ -30,7 +30,7 @@ export function renderBoard(root, { store, canEdit, openTask }) {
       list,
     );
   });
-  root.replaceChildren(h("div", { class: "board" }, columns));
+  mount(root, h("div", { class: "board" }, columns));
 
   // ---------------------------------------------------------------- rendering
 
@@ -70,15 +70,16 @@ export function renderBoard(root, { store, canEdit, openTask }) {
         (assignee ? `, assigned to ${assignee.name || "someone"}` : ""),
     );
     el.className = `card priority-${task.priority}${task._optimistic ? " pending" : ""}`;
-    el.replaceChildren(
+    mount(
+      el,
       h("div", { class: "card-title" }, task.title),
-      task.status === "blocked" && task.blocker_reason && h("p", { class: "card-blocker" }, "⛔ ", task.blocker_reason),
+      task.status === "blocked" && task.blocker_reason && h("p", { class: "card-blocker" }, h("strong", {}, "Blocked: "), task.blocker_reason),
       h(
         "div",
         { class: "card-meta" },
         h("span", { class: `chip chip-${task.priority}` }, task.priority),
         task.due_date && h("span", { class: `due${overdue ? " overdue" : ""}`, title: "Due date" }, formatDate(task.due_date)),
-        task.subtask_count > 0 && h("span", { class: "subtasks", title: "Subtasks" }, `☰ ${task.subtask_count}`),
+        task.subtask_count > 0 && h("span", { class: "subtasks", title: "Subtasks" }, `${task.subtask_count} subtask${task.subtask_count > 1 ? "s" : ""}`),
         task.estimate_hours != null && h("span", { class: "estimate", title: "Estimate" }, `${task.estimate_hours} h`),
         h("span", { class: "spacer" }),
         assignee && avatar(assignee, { size: "sm" }),

@@ -2,7 +2,7 @@
 
 import { api } from "./api.js";
 import * as auth from "./auth.js";
-import { describeError, h } from "./ui.js";
+import { describeError, h, mount } from "./ui.js";
 
 export function renderLogin(root, { mode = "login", message = null, navigate }) {
   const error = h("p", { class: "error-text", role: "alert", hidden: !message }, message || "");
@@ -27,7 +27,7 @@ export function renderLogin(root, { mode = "login", message = null, navigate }) 
     }
   }
 
-  root.replaceChildren(
+  mount(root, 
     h("div", { class: "auth-card" },
       h("h1", {}, registering ? "Create your account" : "Sign in to Boardcast"),
       h("form", { class: "stack", onsubmit: submit, "aria-label": registering ? "Register" : "Sign in" },

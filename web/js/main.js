@@ -6,7 +6,7 @@ import { renderLogin } from "./login.js";
 import { createBell } from "./notifications.js";
 import { createProjectPage } from "./projectpage.js";
 import { renderProjects } from "./projects.js";
-import { avatar, h } from "./ui.js";
+import { avatar, h, mount } from "./ui.js";
 
 const app = document.getElementById("app");
 const userBox = document.getElementById("user");
@@ -52,7 +52,7 @@ async function ensureMe() {
     onUnauthorized: () => signOut("Your session has ended. Please sign in again."),
     openTask: (projectId, taskId) => navigate(`#/p/${projectId}/t/${taskId}`),
   });
-  userBox.replaceChildren(
+  mount(userBox, 
     bell.el,
     h("span", { class: "who" }, avatar(me, { size: "sm" }), h("span", { class: "who-name" }, me.name)),
     h("button", { class: "btn btn-small", type: "button", onclick: () => signOut() }, "Sign out"),
@@ -78,7 +78,7 @@ async function route() {
     await ensureMe();
   } catch (err) {
     if (err.status === 401) return signOut("Your session has ended. Please sign in again.");
-    app.replaceChildren(h("p", { class: "error-text", role: "alert" }, "The server cannot be reached. Reload to try again."));
+    mount(app, h("p", { class: "error-text", role: "alert" }, "The server cannot be reached. Reload to try again."));
     return;
   }
   if (head === "p" && id) {

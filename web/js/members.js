@@ -1,7 +1,7 @@
 // The members view: who is in the project, and (for owners) adding, re-roling and removing people.
 
 import { api } from "./api.js";
-import { avatar, describeError, h, toast } from "./ui.js";
+import { avatar, describeError, h, mount, toast } from "./ui.js";
 
 const ROLES = ["owner", "editor", "viewer"];
 
@@ -13,12 +13,12 @@ export function renderMembers(root, { store, projectId, isOwner, reload }) {
     try {
       const users = await api.users(text);
       const taken = new Set(store.members.map((m) => m.user_id || m.id));
-      results.replaceChildren(...users.filter((u) => !taken.has(u.id)).slice(0, 8).map((u) =>
+      mount(results, ...users.filter((u) => !taken.has(u.id)).slice(0, 8).map((u) =>
         h("li", {}, h("span", { class: "who" }, avatar(u, { size: "sm" }), `${u.name} `, h("span", { class: "muted small" }, u.email)),
           h("button", { class: "btn btn-small", type: "button", onclick: () => add(u.id, "editor") }, "Add as editor"),
           h("button", { class: "btn btn-small", type: "button", onclick: () => add(u.id, "viewer") }, "Add as viewer"))));
     } catch (err) {
-      results.replaceChildren(h("li", { class: "error-text" }, describeError(err)));
+      mount(results, h("li", { class: "error-text" }, describeError(err)));
     }
   }
 
@@ -34,7 +34,7 @@ export function renderMembers(root, { store, projectId, isOwner, reload }) {
 
   const add = (userId, role) => run(() => api.addMember(projectId, userId, role), "Member added");
 
-  root.replaceChildren(
+  mount(root, 
     h("div", { class: "view-head" }, h("h2", {}, "Members")),
     h("table", { class: "table" },
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Person"), h("th", { scope: "col" }, "Role"), h("th", {}, ""))),

@@ -3,7 +3,7 @@
 import { api } from "./api.js";
 import * as auth from "./auth.js";
 import { CLOSE_UNAUTHORIZED, LiveSocket, wsBase } from "./socket.js";
-import { describeError, formatDateTime, h, toast } from "./ui.js";
+import { describeError, formatDateTime, h, mount, toast } from "./ui.js";
 
 const SHOWN_KEY = "bc:notif-shown";
 
@@ -20,13 +20,27 @@ function claimToast(id) {
   return true;
 }
 
+function bellIcon() {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "20");
+  svg.setAttribute("height", "20");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", "M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2Z");
+  path.setAttribute("fill", "currentColor");
+  svg.append(path);
+  return svg;
+}
+
 export function createBell({ wsUrl, onUnauthorized, openTask }) {
   let items = [];
   let unread = 0;
   const badge = h("span", { class: "badge", hidden: true });
   const label = h("span", { class: "sr-only" }, "Notifications");
   const button = h("button", { class: "icon-btn bell", type: "button", "aria-haspopup": "true", "aria-expanded": "false",
-    onclick: () => toggle() }, h("span", { "aria-hidden": "true" }, "🔔"), label, badge);
+    onclick: () => toggle() }, bellIcon(), label, badge);
   const list = h("ol", { class: "notif-list" });
   const menu = h("div", { class: "notif-menu", hidden: true, role: "region", "aria-label": "Notifications" },
     h("div", { class: "notif-head" }, h("strong", {}, "Notifications"),
@@ -43,7 +57,7 @@ export function createBell({ wsUrl, onUnauthorized, openTask }) {
   }
 
   function render() {
-    list.replaceChildren(...(items.length
+    mount(list, ...(items.length
       ? items.slice(0, 50).map((n) => h("li", { class: `notif${n.read_at ? "" : " unread"}` },
           h("button", { class: "notif-item", type: "button", onclick: () => open(n) },
             h("span", { class: "notif-title" }, n.title || n.kind),
@@ -100,7 +114,7 @@ export function createBell({ wsUrl, onUnauthorized, openTask }) {
         if (items.some((x) => x.id === n.id)) return;
         items.unshift(n);
         if (!n.read_at) setUnread(unread + 1);
-        if (claimToast(n.id)) toast(`🔔 ${n.title || n.kind}`, { timeout: 5000 });
+        if (claimToast(n.id)) toast(`New notification: ${n.title || n.kind}`, { timeout: 5000 });
       } else if (m.type === "unread_count") {
         setUnread(m.unread_count);
       }

@@ -7,7 +7,7 @@ import { renderMembers } from "./members.js";
 import { renderHeatmap, renderWeeklyReport, renderWorkload } from "./reports.js";
 import { BoardStore } from "./store.js";
 import { openTaskPanel } from "./taskpanel.js";
-import { PRIORITIES, avatar, describeError, formatDateTime, h, toast } from "./ui.js";
+import { PRIORITIES, avatar, describeError, formatDateTime, h, mount, toast } from "./ui.js";
 
 const VIEWS = [
   ["board", "Board"],
@@ -44,7 +44,7 @@ export function createProjectPage(root, { projectId, me, config, navigate, onUna
   const panelHost = h("div", { class: "panel-host", hidden: true });
   const activity = h("ol", { class: "activity", "aria-label": "Recent activity" });
 
-  root.replaceChildren(
+  mount(root, 
     h("div", { class: "project-head" },
       h("div", { class: "project-name" }, h("a", { href: "#/projects", class: "muted small" }, "← Projects"), title, roleTag),
       h("div", { class: "project-tools" }, presenceBox, liveBox, trashBtn, newBtn)),
@@ -71,7 +71,7 @@ export function createProjectPage(root, { projectId, me, config, navigate, onUna
   function renderPresence() {
     const others = store.presence.filter((p) => p.user_id !== me.id);
     const unique = [...new Map(others.map((p) => [p.user_id, p])).values()];
-    presenceBox.replaceChildren(
+    mount(presenceBox, 
       ...unique.slice(0, 6).map((p) => avatar(p, { size: "sm" })),
       h("span", { class: "muted small" }, unique.length ? `${unique.length} other${unique.length > 1 ? "s" : ""} here` : "Only you here"),
     );
@@ -214,7 +214,7 @@ export function createProjectPage(root, { projectId, me, config, navigate, onUna
   async function trashDialog() {
     const list = h("ul", { class: "trash-list" });
     const fill = (tasks) =>
-      list.replaceChildren(...(tasks.length
+      mount(list, ...(tasks.length
         ? tasks.map((t) => h("li", {}, h("span", {}, t.title),
             h("button", { class: "btn btn-small", type: "button", onclick: async (e) => {
               try {
@@ -247,7 +247,7 @@ export function createProjectPage(root, { projectId, me, config, navigate, onUna
     (err) => {
       if (err.status === 404 || err.status === 403) leave("That project does not exist or you are not a member.");
       else if (err.status !== 401) {
-        content.replaceChildren(h("p", { class: "error-text", role: "alert" }, `Could not load the board: ${describeError(err)}`));
+        mount(content, h("p", { class: "error-text", role: "alert" }, `Could not load the board: ${describeError(err)}`));
         setStatus("offline");
       }
     },

@@ -1,15 +1,15 @@
 // The project list and the form that creates a project.
 
 import { api } from "./api.js";
-import { describeError, h, toast } from "./ui.js";
+import { describeError, h, mount, toast } from "./ui.js";
 
 export async function renderProjects(root, { navigate }) {
-  root.replaceChildren(h("p", { class: "muted" }, "Loading projects…"));
+  mount(root, h("p", { class: "muted" }, "Loading projects…"));
   let projects;
   try {
     projects = await api.projects();
   } catch (err) {
-    root.replaceChildren(h("p", { class: "error-text", role: "alert" }, describeError(err)));
+    mount(root, h("p", { class: "error-text", role: "alert" }, describeError(err)));
     return;
   }
 
@@ -24,7 +24,7 @@ export async function renderProjects(root, { navigate }) {
     }
   }
 
-  root.replaceChildren(
+  mount(root, 
     h("div", { class: "view-head" }, h("h1", {}, "Your projects")),
     h("ul", { class: "project-grid" },
       projects.length

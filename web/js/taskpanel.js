@@ -1,7 +1,7 @@
 // The task panel: edit, assign, delete/restore one task; its subtasks; its comments, kept live by events.
 
 import { api, conflictTask } from "./api.js";
-import { PRIORITIES, STATUSES, describeError, formatDateTime, h, toast } from "./ui.js";
+import { PRIORITIES, STATUSES, describeError, formatDateTime, h, mount, toast } from "./ui.js";
 
 /** Open the panel for `taskId` in `host`. Returns {close, taskId}. */
 export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClose, openTask }) {
@@ -37,7 +37,7 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
       canEdit() && h("form", { class: "comment-form", onsubmit: addComment }, commentBox,
         h("button", { class: "btn btn-primary", type: "submit" }, "Comment"))),
   );
-  host.replaceChildren(panel);
+  mount(host, panel);
   host.hidden = false;
 
   // ------------------------------------------------------------ the form
@@ -51,7 +51,7 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
     heading.textContent = task.title;
     const ro = !canEdit() || task.is_deleted;
     const members = store.members;
-    form.replaceChildren(
+    mount(form, 
       field("Title", h("input", { name: "title", value: task.title, required: true, maxlength: "300", disabled: ro })),
       field("Description", h("textarea", { name: "description", rows: "4", disabled: ro }, task.description || "")),
       h("div", { class: "field-row" },
@@ -148,7 +148,7 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
 
   function renderSubtasks() {
     const subs = store.subtasks(task.id);
-    subtaskList.replaceChildren(
+    mount(subtaskList, 
       ...(subs.length
         ? subs.map((s) =>
             h("li", { class: `subtask status-${s.status}` },
@@ -182,7 +182,7 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
   // ------------------------------------------------------------ comments
 
   function renderComments() {
-    commentList.replaceChildren(
+    mount(commentList, 
       ...(comments.length
         ? comments.map((c) =>
             h("li", { class: "comment", dataset: { id: c.id } },
@@ -233,7 +233,7 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
       comments.sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)));
       renderComments();
     } catch (err) {
-      commentList.replaceChildren(h("li", { class: "muted" }, `Comments unavailable: ${describeError(err)}`));
+      mount(commentList, h("li", { class: "muted" }, `Comments unavailable: ${describeError(err)}`));
     }
   }
 
@@ -245,7 +245,7 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
       task = change.task;
       if (dirty) {
         notice.hidden = false;
-        notice.replaceChildren("Someone else changed this task. ",
+        mount(notice, "Someone else changed this task. ",
           h("button", { class: "btn-link", type: "button", onclick: () => { notice.hidden = true; fillForm(); } },
             "Show their version"));
       } else fillForm();
@@ -282,7 +282,7 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
 
   if (!task) {
     heading.textContent = "Task not found";
-    form.replaceChildren(h("p", { class: "muted" }, "It may have been deleted."));
+    mount(form, h("p", { class: "muted" }, "It may have been deleted."));
     return { close, taskId };
   }
   fillForm();

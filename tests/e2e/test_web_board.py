@@ -1,0 +1,367 @@
+"""The Kanban page in a real browser (Playwright + Debian's Chromium) against `python -m boardcast_dev`.
+
+Two browser contexts are two people: a drag in one shows in the other without a reload; a drag the server
+refuses is rolled back with a visible message; tabs of one browser apply each event once; the live socket
+gives up after five tries and offers a retry. Needs `playwright` (PyPI) and /usr/bin/chromium (Debian).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from boardcast_testkit import unique
+
+CHROMIUM = os.environ.get("BOARDCAST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+PASSWORD = "correct-horse-battery-staple"
+WAIT_MS = 10_000
+
+pytestmark = pytest.mark.timeout(240)
+
+
+# ---------------------------------------------------------------------------------------------- environment
+
+
+def require_browser() -> None:
+    """Skip (or, with BOARDCAST_REQUIRE_SERVICES=1, fail) when Playwright or Debian's Chromium is missing."""
+    missing = []
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        missing.append("the playwright package (PyPI)")
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        missing.append(f"Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    if not missing:
+        return
+    why = "browser tests need " + " and ".join(missing)
+    if os.environ.get("BOARDCAST_REQUIRE_SERVICES", "") not in ("", "0", "false", "no"):
+        pytest.fail(why, pytrace=False)
+    pytest.skip(why)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class DevServer:
+    base_url: str
+    log: Path
+
+    def call(self, token: str | None, method: str, path: str, expect: int = 200, **kw: Any) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        r = httpx.request(method, self.base_url + path, headers=headers, timeout=10.0, **kw)
+        assert r.status_code == expect, f"{method} {path}: {r.status_code} {r.text}"
+        return r.json() if r.content else None
+
+
+@contextmanager
+def dev_server(workdir: Path) -> Iterator[DevServer]:
+    """`python -m boardcast_dev` on free ports with a fresh SQLite file; SIGTERM (then kill) after."""
+    port, gateway_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "BOARDCAST_PORT": str(port),
+        "BOARDCAST_GATEWAY_PORT": str(gateway_port),
+        "BOARDCAST_HOST": "127.0.0.1",
+        "BOARDCAST_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'web-e2e.db'}",
+    }
+    for name in ("BOARDCAST_AMQP_URL", "BOARDCAST_REDIS_URL"):
+        env.pop(name, None)  # the embedded bus and store of dev mode
+    log = workdir / "dev-server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "boardcast_dev"],
+            cwd=workdir,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = DevServer(f"http://127.0.0.1:{port}", log)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(
+                    f"boardcast_dev exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
+                )
+            try:
+                if httpx.get(f"{server.base_url}/healthz", timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"boardcast_dev not healthy within 60 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)  # a child process's port has no event to wait on: poll it with a deadline
+        yield server
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@dataclass
+class User:
+    id: str
+    email: str
+    name: str
+    token: str
+
+
+def register(server: DevServer, name: str) -> User:
+    email = f"{unique(name.lower())}@example.com"
+    user = server.call(
+        None, "POST", "/api/auth/register", 201, json={"email": email, "name": name, "password": PASSWORD}
+    )
+    token = server.call(None, "POST", "/api/auth/login", json={"email": email, "password": PASSWORD})[
+        "access_token"
+    ]
+    return User(user["id"], email, name, token)
+
+
+@dataclass
+class Team:
+    server: DevServer
+    owner: User
+    editor: User
+    project_id: str
+    tasks: dict[str, dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    require_browser()
+    with dev_server(tmp_path_factory.mktemp("web-e2e")) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def team(server: DevServer) -> Team:
+    """A fresh project of two people (owner and editor) with three cards in To do."""
+    owner, editor = register(server, "Olivia"), register(server, "Eddie")
+    project = server.call(owner.token, "POST", "/api/projects", 201, json={"name": unique("Web board")})
+    server.call(
+        owner.token,
+        "POST",
+        f"/api/projects/{project['id']}/members",
+        201,
+        json={"user_id": editor.id, "role": "editor"},
+    )
+    tasks = {}
+    for i, title in enumerate(["Write the brief", "Draw the mockups", "Book the venue"]):
+        tasks[title] = server.call(
+            owner.token,
+            "POST",
+            f"/api/projects/{project['id']}/tasks",
+            201,
+            json={"title": title, "status": "todo", "position": 1024.0 * (i + 1)},
+        )
+    return Team(server, owner, editor, project["id"], tasks)
+
+
+class Board:
+    """One signed-in page on a project's board; JavaScript errors are collected and must stay empty."""
+
+    def __init__(self, context: Any, team: Team, user: User) -> None:
+        from playwright.sync_api import expect
+
+        self.context, self.team, self.user = context, team, user
+        self.errors: list[str] = []
+        self.page = context.new_page()
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.goto(team.server.base_url + "/")
+        if self.page.get_by_label("Email").count():
+            self.page.get_by_label("Email").fill(user.email)
+            self.page.get_by_label("Password").fill(PASSWORD)
+            self.page.get_by_role("button", name="Sign in").click()
+            expect(self.page.get_by_role("heading", name="Your projects")).to_be_visible(timeout=WAIT_MS)
+        self.page.goto(f"{team.server.base_url}/#/p/{team.project_id}")
+        expect(self.live).to_have_attribute("data-status", "live", timeout=WAIT_MS)
+
+    @property
+    def live(self) -> Any:
+        return self.page.locator(".live")
+
+    def card(self, title: str, status: str | None = None) -> Any:
+        scope = f".column-{status} " if status else ""
+        return self.page.locator(f"{scope}.card", has_text=title)
+
+    def column(self, status: str) -> Any:
+        return self.page.locator(f".column-{status} .column-list")
+
+
+def new_context(browser: Any) -> Any:
+    return browser.new_context(viewport={"width": 1400, "height": 900})
+
+
+# ---------------------------------------------------------------------------------------------- tests
+
+
+def test_a_drag_in_one_browser_moves_the_card_in_the_other_without_reload(
+    browser: Any, team: Team, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    owner = Board(new_context(browser), team, team.owner)
+    editor = Board(new_context(browser), team, team.editor)
+    expect(owner.live).to_contain_text("Live")
+    expect(owner.page.locator(".presence")).to_contain_text("1 other here", timeout=WAIT_MS)
+    editor.page.evaluate("window.__notReloaded = true")
+
+    owner.card("Draw the mockups", "todo").drag_to(owner.column("in_progress"))
+
+    expect(owner.card("Draw the mockups", "in_progress")).to_be_visible()
+    expect(editor.card("Draw the mockups", "in_progress")).to_be_visible(timeout=WAIT_MS)
+    expect(editor.card("Draw the mockups", "todo")).to_have_count(0)
+    assert editor.page.evaluate("window.__notReloaded") is True
+    task = team.tasks["Draw the mockups"]
+    assert team.server.call(team.owner.token, "GET", f"/api/tasks/{task['id']}")["status"] == "in_progress"
+
+    # Reorder inside a column: drop "Book the venue" on the top half of the first card.
+    editor.card("Book the venue", "todo").drag_to(
+        editor.card("Write the brief", "todo"), target_position={"x": 30, "y": 4}
+    )
+    expect(owner.page.locator(".column-todo .card").first).to_contain_text("Book the venue", timeout=WAIT_MS)
+    expect(editor.page.locator(".column-todo .card").first).to_contain_text("Book the venue")
+    owner.page.screenshot(path=str(tmp_path / "board.png"))
+    assert owner.errors == [] and editor.errors == []
+
+
+def test_a_refused_drag_is_rolled_back_with_a_visible_message(browser: Any, team: Team) -> None:
+    from playwright.sync_api import Route, expect
+
+    board = Board(new_context(browser), team, team.editor)
+    task = team.tasks["Write the brief"]
+
+    # Hold the page's PATCH until someone else has changed the task: the page's If-Match version is then stale
+    # and the real server refuses the move with 409.
+    shown_at_once: list[int] = []
+
+    def race(route: Route) -> None:
+        shown_at_once.append(
+            board.card("Write the brief", "done").count()
+        )  # optimistic: moved before the reply
+        team.server.call(
+            team.owner.token, "PATCH", f"/api/tasks/{task['id']}", json={"title": "Write the brief v2"}
+        )
+        route.continue_()
+
+    board.page.route(f"**/api/tasks/{task['id']}/status", race)
+    board.card("Write the brief", "todo").drag_to(board.column("done"))
+
+    expect(board.page.get_by_role("alert").filter(has_text="was undone")).to_be_visible(timeout=WAIT_MS)
+    assert shown_at_once == [1]
+    expect(board.card("Write the brief v2", "todo")).to_be_visible(timeout=WAIT_MS)
+    expect(board.card("Write the brief", "done")).to_have_count(0)
+    assert team.server.call(team.owner.token, "GET", f"/api/tasks/{task['id']}")["status"] == "todo"
+    assert board.errors == []
+
+
+def test_tabs_of_one_browser_apply_each_event_once(browser: Any, team: Team) -> None:
+    from playwright.sync_api import expect
+
+    context = new_context(browser)
+    first = Board(context, team, team.owner)
+    second = Board(context, team, team.owner)  # same context: shares localStorage and BroadcastChannel
+    title = unique("Ship it")
+    team.server.call(
+        team.editor.token,
+        "POST",
+        f"/api/projects/{team.project_id}/tasks",
+        201,
+        json={"title": title, "status": "todo"},
+    )
+
+    for tab in (first, second):
+        expect(tab.card(title, "todo")).to_have_count(1, timeout=WAIT_MS)
+        created = tab.page.locator(".activity li", has_text=f"created “{title}”")
+        expect(created).to_have_count(1)
+    # Each tab got the event from its own socket and again from the other tab: both copies were seen by the
+    # ledger, which kept one. The browser-wide ledger lists the event once.
+    ids = first.page.evaluate(f"JSON.parse(localStorage.getItem('bc:ledger:{team.project_id}')).ids")
+    assert len(ids) == len(set(ids)) and len(ids) >= 1
+    assert first.errors == [] and second.errors == []
+
+
+def test_the_live_socket_gives_up_after_five_tries_and_offers_a_retry(
+    browser: Any, server: DevServer
+) -> None:
+    page = new_context(browser).new_page()
+    page.goto(server.base_url + "/")
+    dead = free_port()  # nothing listens here
+    result = page.evaluate(
+        """async (url) => {
+            const { LiveSocket } = await import("/js/socket.js");
+            const statuses = []; let attempts = 0;
+            const sock = new LiveSocket({ url: () => { attempts++; return url; }, onMessage: () => {},
+                                          onStatus: (s) => statuses.push(s), baseDelay: 20, maxDelay: 80 });
+            sock.start();
+            const tick = () => new Promise((r) => setTimeout(r, 25));
+            for (let i = 0; i < 200 && sock.status !== "offline"; i++) await tick();
+            const delays = [1, 2, 3, 4, 5, 6, 7].map((n) => LiveSocket.backoff(n, 500, 10000));
+            return { statuses, attempts, delays };
+        }""",
+        f"ws://127.0.0.1:{dead}/ws/projects/x",
+    )
+    assert result["statuses"][0] == "connecting"
+    assert result["statuses"][-1] == "offline"
+    assert result["attempts"] == 6  # the first try and five retries
+    for n, delay in enumerate(result["delays"], start=1):
+        ceiling = min(10000, 500 * 2 ** (n - 1))
+        assert ceiling / 2 <= delay <= ceiling
+
+
+def test_the_ledger_applies_in_seq_order_and_drops_duplicates(browser: Any, server: DevServer) -> None:
+    page = new_context(browser).new_page()
+    page.goto(server.base_url + "/")
+    applied = page.evaluate(
+        """async () => {
+            const { EventLedger } = await import("/js/ledger.js");
+            const seen = [];
+            const ledger = new EventLedger("p-" + Math.random(), { apply: (ev) => seen.push(ev.seq) });
+            ledger.reset(10);
+            const ev = (seq, id = "e" + seq) => ({ event_id: id, seq, type: "task_updated", data: {} });
+            for (const e of [ev(9), ev(12), ev(11), ev(11), ev(13, "e12"), ev(13), ev(12)]) ledger.offer(e);
+            ledger.close();
+            return seen;
+        }"""
+    )
+    # 9 predates the snapshot; 12 waits for 11; the repeated 11 and 12 and a reused event_id are dropped.
+    assert applied == [11, 12, 13]
