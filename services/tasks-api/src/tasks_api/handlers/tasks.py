@@ -1,0 +1,337 @@
+"""Task use cases: create, read, update, status, assign, soft delete with cascade, restore."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Select, and_, case, false, func, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from boardcast_contracts import (
+    Role,
+    TaskAssignedData,
+    TaskCreatedData,
+    TaskDeletedData,
+    TaskPayload,
+    TaskRestoredData,
+    TaskStatus,
+    TaskStatusChangedData,
+    TaskUpdatedData,
+)
+from tasks_api.db.models import Member, Task
+from tasks_api.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from tasks_api.domain.rules import STATUS_ORDER, apply_status, next_position, require_role
+from tasks_api.handlers.access import is_admin, is_member, role_in
+from tasks_api.handlers.payloads import subtask_count_expr, task_payload
+from tasks_api.outbox.tx import Tx
+from tasks_api.schemas import TaskCreate, TaskUpdate
+
+_STATUS_RANK = case({s: i for i, s in enumerate(STATUS_ORDER)}, value=Task.status)
+
+
+async def _check_include_deleted(session: AsyncSession, user_id: uuid.UUID, include_deleted: bool) -> None:
+    if include_deleted and not await is_admin(session, user_id):
+        raise Forbidden("include_deleted is for admins only")
+
+
+async def list_tasks(
+    session: AsyncSession, user_id: uuid.UUID, project_id: uuid.UUID, include_deleted: bool
+) -> list[TaskPayload]:
+    await role_in(session, project_id, user_id)
+    await _check_include_deleted(session, user_id, include_deleted)
+    stmt = select(Task, subtask_count_expr()).where(Task.project_id == project_id)
+    if not include_deleted:
+        stmt = stmt.where(Task.is_deleted == false())
+    rows = await session.execute(stmt.order_by(_STATUS_RANK, Task.position, Task.created_at))
+    return [task_payload(task, count) for task, count in rows.tuples()]
+
+
+async def _load(
+    session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID, *, lock: bool, deleted_ok: bool = False
+) -> tuple[Task, int, str]:
+    """The task, its live subtask count and the caller's role, in one query (locking the task row to write)."""
+    stmt = (
+        select(Task, subtask_count_expr(), Member.role)
+        .join(Member, and_(Member.project_id == Task.project_id, Member.user_id == user_id))
+        .where(Task.id == task_id)
+        .execution_options(populate_existing=True)
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=Task)
+    row = (await session.execute(stmt)).tuples().first()
+    if row is None or (row[0].is_deleted and not deleted_ok):
+        raise NotFound("task not found")
+    return row
+
+
+async def get_task(
+    session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID, include_deleted: bool
+) -> TaskPayload:
+    await _check_include_deleted(session, user_id, include_deleted)
+    task, count, _role = await _load(session, user_id, task_id, lock=False, deleted_ok=include_deleted)
+    return task_payload(task, count)
+
+
+def _check_version(task: Task, count: int, expected: int | None) -> None:
+    if expected is not None and expected != task.version:
+        raise Conflict(
+            f"version conflict: you sent {expected}, the task is at {task.version}",
+            task=task_payload(task, count).model_dump(mode="json"),
+        )
+
+
+async def _check_parent(session: AsyncSession, project_id: uuid.UUID, parent_id: uuid.UUID) -> None:
+    row = (await session.execute(select(Task.project_id, Task.is_deleted).where(Task.id == parent_id))).first()
+    if row is None or row.project_id != project_id or row.is_deleted:
+        raise Invalid("parent_id must be a live task of the same project")
+
+
+async def _check_assignee(session: AsyncSession, project_id: uuid.UUID, assignee_id: uuid.UUID) -> None:
+    if not await is_member(session, project_id, assignee_id):
+        raise Invalid("the assignee must be a member of the project")
+
+
+def _last_position(project_id: uuid.UUID, status: str) -> Select[tuple[float | None]]:
+    return select(func.max(Task.position)).where(Task.project_id == project_id, Task.status == status)
+
+
+async def create_task(tx: Tx, user_id: uuid.UUID, project_id: uuid.UUID, body: TaskCreate) -> TaskPayload:
+    session = tx.session
+    row = (
+        await session.execute(
+            select(Member.role, _last_position(project_id, body.status).scalar_subquery()).where(
+                Member.project_id == project_id, Member.user_id == user_id
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFound("project not found")
+    require_role(row[0], Role.editor)
+    if body.parent_id is not None:
+        await _check_parent(session, project_id, body.parent_id)
+    if body.assignee_id is not None:
+        await _check_assignee(session, project_id, body.assignee_id)
+    task = Task(
+        id=uuid.uuid4(),
+        project_id=project_id,
+        parent_id=body.parent_id,
+        title=body.title,
+        description=body.description,
+        status=TaskStatus.todo.value,
+        position=body.position if body.position is not None else next_position(row[1]),
+        assignee_id=body.assignee_id,
+        priority=body.priority.value,
+        due_date=body.due_date,
+        estimate_hours=body.estimate_hours,
+        blocker_reason=body.blocker_reason,
+        blocked_since=None,
+        completed_at=None,
+        version=1,
+        created_by=user_id,
+        created_at=tx.now,
+        updated_at=tx.now,
+        is_deleted=False,
+    )
+    apply_status(task, body.status.value, tx.now)
+    if body.blocker_reason is not None:
+        task.blocker_reason = body.blocker_reason
+    session.add(task)
+    payload = task_payload(task, 0)
+    tx.emit("task_created", project_id, user_id, TaskCreatedData(task=payload))
+    await tx.commit()
+    return payload
+
+
+async def _descends_from(session: AsyncSession, candidate: uuid.UUID, ancestor: uuid.UUID) -> bool:
+    """True when ``candidate`` is ``ancestor`` or lies below it (walks up the parent chain)."""
+    seen: set[uuid.UUID] = set()
+    current: uuid.UUID | None = candidate
+    while current is not None and current not in seen:
+        if current == ancestor:
+            return True
+        seen.add(current)
+        current = await session.scalar(select(Task.parent_id).where(Task.id == current))
+    return False
+
+
+async def update_task(
+    tx: Tx, user_id: uuid.UUID, task_id: uuid.UUID, body: TaskUpdate, expected_version: int | None
+) -> TaskPayload:
+    session = tx.session
+    task, count, role = await _load(session, user_id, task_id, lock=True)
+    require_role(role, Role.editor)
+    _check_version(task, count, expected_version)
+    changed: list[str] = []
+    for name in sorted(body.model_fields_set):
+        value = getattr(body, name)
+        if hasattr(value, "value"):  # enums are stored as their string value
+            value = value.value
+        if getattr(task, name) == value:
+            continue
+        if name == "parent_id" and value is not None:
+            await _check_parent(session, task.project_id, value)
+            if await _descends_from(session, value, task.id):
+                raise Invalid("parent_id would make the task its own ancestor")
+        setattr(task, name, value)
+        changed.append(name)
+    if not changed:
+        return task_payload(task, count)
+    task.version += 1
+    task.updated_at = tx.now
+    payload = task_payload(task, count)
+    tx.emit("task_updated", task.project_id, user_id, TaskUpdatedData(task=payload, changed=changed))
+    await tx.commit()
+    return payload
+
+
+async def change_status(
+    tx: Tx,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    status: TaskStatus,
+    position: float | None,
+    blocker_reason: str | None,
+    expected_version: int | None,
+) -> TaskPayload:
+    session = tx.session
+    task, count, role = await _load(session, user_id, task_id, lock=True)
+    require_role(role, Role.editor)
+    _check_version(task, count, expected_version)
+    previous_status, previous_position = TaskStatus(task.status), task.position
+    if position is None and status != previous_status:
+        last = await session.scalar(_last_position(task.project_id, status.value))
+        position = next_position(last)
+    apply_status(task, status.value, tx.now)
+    if position is not None:
+        task.position = position
+    if blocker_reason is not None and task.status == TaskStatus.blocked:
+        task.blocker_reason = blocker_reason
+    if (task.status, task.position) == (previous_status.value, previous_position) and blocker_reason is None:
+        return task_payload(task, count)
+    task.version += 1
+    task.updated_at = tx.now
+    payload = task_payload(task, count)
+    tx.emit(
+        "task_status_changed",
+        task.project_id,
+        user_id,
+        TaskStatusChangedData(task=payload, previous_status=previous_status, previous_position=previous_position),
+    )
+    await tx.commit()
+    return payload
+
+
+async def assign_task(
+    tx: Tx, user_id: uuid.UUID, task_id: uuid.UUID, assignee_id: uuid.UUID | None, expected_version: int | None
+) -> TaskPayload:
+    session = tx.session
+    task, count, role = await _load(session, user_id, task_id, lock=True)
+    require_role(role, Role.editor)
+    _check_version(task, count, expected_version)
+    if assignee_id is not None:
+        await _check_assignee(session, task.project_id, assignee_id)
+    previous = task.assignee_id
+    if previous == assignee_id:
+        return task_payload(task, count)
+    task.assignee_id = assignee_id
+    task.version += 1
+    task.updated_at = tx.now
+    payload = task_payload(task, count)
+    tx.emit("task_assigned", task.project_id, user_id, TaskAssignedData(task=payload, previous_assignee_id=previous))
+    await tx.commit()
+    return payload
+
+
+async def delete_task(tx: Tx, user_id: uuid.UUID, task_id: uuid.UUID) -> None:
+    """Soft-delete the task and, in the same statement, every live descendant; one task_deleted event."""
+    session = tx.session
+    task, _count, role = await _load(session, user_id, task_id, lock=True)
+    require_role(role, Role.editor)
+    tree = select(Task.id).where(Task.id == task.id).cte("tree", recursive=True)
+    child = aliased(Task)
+    tree = tree.union_all(
+        select(child.id).join(tree, child.parent_id == tree.c.id).where(child.is_deleted == false())
+    )
+    result = await session.execute(
+        update(Task)
+        .where(Task.id.in_(select(tree.c.id)), Task.is_deleted == false())
+        .values(
+            is_deleted=True,
+            deleted_at=tx.now,
+            deleted_by=user_id,
+            deleted_with=task.id,
+            version=Task.version + 1,
+            updated_at=tx.now,
+        )
+        .returning(Task.id, Task.assignee_id)
+        .execution_options(synchronize_session=False)
+    )
+    rows = result.tuples().all()
+    deleted_ids = [task.id] + sorted(i for i, _ in rows if i != task.id)
+    assignee_ids = sorted({a for _, a in rows if a is not None})
+    tx.audit(
+        user_id,
+        "task.delete",
+        "task",
+        task.id,
+        "info",
+        before={"title": task.title, "project_id": str(task.project_id)},
+        after={"deleted_ids": [str(i) for i in deleted_ids]},
+    )
+    tx.emit(
+        "task_deleted",
+        task.project_id,
+        user_id,
+        TaskDeletedData(task_id=task.id, deleted_ids=deleted_ids, assignee_ids=assignee_ids),
+    )
+    await tx.commit()
+
+
+async def restore_task(tx: Tx, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskPayload:
+    """Bring back the task and exactly the descendants its delete removed (not ones deleted before)."""
+    session = tx.session
+    task, _count, role = await _load(session, user_id, task_id, lock=True, deleted_ok=True)
+    require_role(role, Role.editor)
+    if not task.is_deleted:
+        raise Conflict("the task is not deleted")
+    if task.parent_id is not None:
+        parent_deleted = await session.scalar(select(Task.is_deleted).where(Task.id == task.parent_id))
+        if parent_deleted:
+            raise Conflict("the parent task is still deleted; restore it first")
+    batch = task.deleted_with or task.id
+    result = await session.execute(
+        update(Task)
+        .where(Task.deleted_with == batch, Task.is_deleted == true())
+        .values(
+            is_deleted=False,
+            deleted_at=None,
+            deleted_by=None,
+            deleted_with=None,
+            version=Task.version + 1,
+            updated_at=tx.now,
+        )
+        .returning(Task.id, Task.assignee_id)
+        .execution_options(synchronize_session=False)
+    )
+    rows = result.tuples().all()
+    task, count, _role = await _load(session, user_id, task_id, lock=False)
+    restored_ids = [task.id] + sorted(i for i, _ in rows if i != task.id)
+    assignee_ids = sorted({a for _, a in rows if a is not None})
+    payload = task_payload(task, count)
+    tx.audit(
+        user_id,
+        "task.restore",
+        "task",
+        task.id,
+        "info",
+        after={"restored_ids": [str(i) for i in restored_ids]},
+    )
+    tx.emit(
+        "task_restored",
+        task.project_id,
+        user_id,
+        TaskRestoredData(task=payload, restored_ids=restored_ids, assignee_ids=assignee_ids),
+    )
+    await tx.commit()
+    return payload

@@ -1,0 +1,168 @@
+"""The relay: publishes pending outbox rows in seq order per project, with confirms, then marks them sent.
+
+- Wake-up: ``wake()`` is called right after each commit that wrote events; a slow poll is the safety net
+  (rows written by another replica, or left over after a failure).
+- Claiming (PostgreSQL): a relay takes ``pg_try_advisory_xact_lock`` on each project it will publish, and
+  ``FOR UPDATE SKIP LOCKED`` on account rows, inside the transaction that also marks the rows sent. Another
+  replica skips a project while it is claimed and, once the lock is gone, sees the rows already marked, so
+  every row goes out from one relay and a project's rows never interleave between relays.
+- A row is marked sent only after the broker confirmed it; a project stops at its first failure so nothing
+  behind it overtakes it. While the broker is down the relay backs off and retries; writes go on meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from sqlalchemy import Row, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from boardcast_messaging import Publisher, PublishError
+from tasks_api.db.models import OutboxRow, utcnow
+from tasks_api.observability import Metrics
+
+log = structlog.get_logger("tasks_api.relay")
+
+_LOCK_NAMESPACE = 0x0B0A  # keeps our advisory locks apart from anyone else's on the same database
+_CLAIM = text(
+    "SELECT p FROM unnest(CAST(:ids AS uuid[])) AS p "
+    "WHERE pg_try_advisory_xact_lock(:ns, hashtext(CAST(p AS text)))"
+)
+
+
+class Relay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        publisher: Callable[[], Publisher],
+        metrics: Metrics,
+        *,
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._engine = engine
+        self._publisher = publisher
+        self._metrics = metrics
+        self._batch = batch_size
+        self._poll = poll_seconds
+        self._postgres = engine.dialect.name == "postgresql"
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self, flush_seconds: float = 5.0) -> None:
+        """Stop the loop, then publish what is still pending (bounded by ``flush_seconds``)."""
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(flush_seconds):
+                while await self._drain_safely() > 0:
+                    pass
+
+    async def _run(self) -> None:
+        backoff = 0.0
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                while await self.drain_once() >= self._batch:
+                    pass  # a full batch: there is more right behind it
+                backoff = 0.0
+            except Exception as exc:  # the loop must survive any broker or database failure
+                backoff = min(max(backoff * 2, 0.1), 5.0)
+                log.warning("relay_retry", error=f"{type(exc).__name__}: {exc}", retry_in=backoff)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), backoff)
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll):
+                    await _first(self._wake.wait(), self._stopping.wait())
+
+    async def _drain_safely(self) -> int:
+        try:
+            return await self.drain_once()
+        except Exception as exc:
+            log.warning("relay_flush_failed", error=f"{type(exc).__name__}: {exc}")
+            return 0
+
+    async def drain_once(self) -> int:
+        """Publish one batch of pending rows; returns how many were published. Raises when one failed."""
+        async with self._engine.connect() as conn, conn.begin():
+            rows = await self._claim(conn)
+            if not rows:
+                return 0
+            by_project: dict[uuid.UUID | None, list[Row[Any]]] = defaultdict(list)
+            for row in rows:
+                by_project[row.project_id].append(row)
+            results = await asyncio.gather(*(self._publish_in_order(rs) for rs in by_project.values()))
+            sent = [i for ids, _ in results for i in ids]
+            if sent:
+                await conn.execute(
+                    update(OutboxRow).where(OutboxRow.id.in_(sent)).values(published_at=utcnow())
+                )
+        failures = [err for _, err in results if err is not None]
+        if failures:
+            raise failures[0]
+        return len(sent)
+
+    async def _claim(self, conn: AsyncConnection) -> list[Row[Any]]:
+        pending = OutboxRow.published_at.is_(None)
+        columns = (OutboxRow.id, OutboxRow.project_id, OutboxRow.seq, OutboxRow.routing_key, OutboxRow.body, OutboxRow.event_id)
+        account = select(*columns).where(pending, OutboxRow.project_id.is_(None)).order_by(OutboxRow.id)
+        project_rows = select(*columns).where(pending, OutboxRow.project_id.is_not(None))
+        if self._postgres:
+            candidates = (
+                await conn.execute(
+                    select(OutboxRow.project_id)
+                    .where(pending, OutboxRow.project_id.is_not(None))
+                    .group_by(OutboxRow.project_id)
+                    .order_by(text("min(outbox.id)"))
+                    .limit(64)
+                )
+            ).scalars().all()
+            claimed: list[uuid.UUID] = []
+            if candidates:
+                claimed = list(
+                    (await conn.execute(_CLAIM, {"ids": list(candidates), "ns": _LOCK_NAMESPACE})).scalars()
+                )
+            project_rows = project_rows.where(OutboxRow.project_id.in_(claimed)) if claimed else None  # type: ignore[assignment]
+            account = account.with_for_update(skip_locked=True)
+        rows: list[Row[Any]] = list((await conn.execute(account.limit(self._batch))).all())
+        if project_rows is not None:
+            ordered = project_rows.order_by(OutboxRow.project_id, OutboxRow.seq).limit(self._batch)
+            rows.extend((await conn.execute(ordered)).all())
+        return rows
+
+    async def _publish_in_order(self, rows: list[Row[Any]]) -> tuple[list[int], Exception | None]:
+        sent: list[int] = []
+        publisher = self._publisher()
+        for row in rows:
+            try:
+                await publisher.publish(row.routing_key, bytes(row.body), message_id=str(row.event_id))
+            except (PublishError, OSError, TimeoutError, RuntimeError) as exc:
+                self._metrics.publish_failures.inc()
+                return sent, exc
+            self._metrics.events_published.inc()
+            sent.append(row.id)
+        return sent, None
+
+
+async def _first(*aws: Any) -> None:
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()

@@ -1,0 +1,114 @@
+"""A unit of work: one session whose commit also writes its events (with the project's next seqs) and audit rows.
+
+Seq allocation: ``UPDATE projects SET last_seq = last_seq + n ... RETURNING last_seq`` runs last, just before
+COMMIT. The row lock it takes serializes the writers of one project until they commit, so seq order is commit
+order and seqs are contiguous; the lock is held only for the outbox insert and the commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from boardcast_contracts import EVENT_MODELS, encode_event, routing_key_for
+from tasks_api.db.models import AuditEntry, OutboxRow, Project, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    event_type: str
+    project_id: uuid.UUID | None
+    actor_id: uuid.UUID
+    data: BaseModel
+
+
+class Tx:
+    def __init__(self, session: AsyncSession, on_commit: Callable[[], None] | None = None) -> None:
+        self.session = session
+        self._on_commit = on_commit
+        self._events: list[_Pending] = []
+        self.now: datetime = utcnow()
+
+    def emit(self, event_type: str, project_id: uuid.UUID | None, actor_id: uuid.UUID, data: BaseModel) -> None:
+        """Queue an event; it is written to the outbox by ``commit`` in the same transaction as the change."""
+        self._events.append(_Pending(event_type, project_id, actor_id, data))
+
+    def audit(
+        self,
+        actor_id: uuid.UUID,
+        action: str,
+        entity: str,
+        entity_id: object,
+        sensitivity: str,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        self.session.add(
+            AuditEntry(
+                at=self.now,
+                actor_id=actor_id,
+                action=action,
+                entity=entity,
+                entity_id=str(entity_id),
+                sensitivity=sensitivity,
+                before=before,
+                after=after,
+            )
+        )
+
+    async def commit(self) -> None:
+        await self.session.flush()
+        if self._events:
+            await self.session.execute(insert(OutboxRow), await self._outbox_rows())
+        await self.session.commit()
+        if self._events and self._on_commit is not None:
+            self._on_commit()
+        self._events = []
+
+    async def _outbox_rows(self) -> list[dict[str, Any]]:
+        counts: dict[uuid.UUID, int] = {}
+        for pending in self._events:
+            if pending.project_id is not None:
+                counts[pending.project_id] = counts.get(pending.project_id, 0) + 1
+        next_seq: dict[uuid.UUID, int] = {}
+        for project_id, n in sorted(counts.items()):  # a fixed lock order across projects: no deadlocks
+            result = await self.session.execute(
+                update(Project)
+                .where(Project.id == project_id)
+                .values(last_seq=Project.last_seq + n)
+                .returning(Project.last_seq)
+                .execution_options(synchronize_session=False)
+            )
+            next_seq[project_id] = result.scalar_one() - n + 1
+        rows: list[dict[str, Any]] = []
+        for pending in self._events:
+            fields: dict[str, Any] = {
+                "event_id": uuid.uuid4(),
+                "occurred_at": self.now,
+                "actor_id": pending.actor_id,
+                "data": pending.data,
+            }
+            seq: int | None = None
+            if pending.project_id is not None:
+                seq = next_seq[pending.project_id]
+                next_seq[pending.project_id] = seq + 1
+                fields.update(project_id=pending.project_id, seq=seq)
+            event = EVENT_MODELS[pending.event_type](**fields)
+            rows.append(
+                {
+                    "event_id": fields["event_id"],
+                    "project_id": pending.project_id,
+                    "seq": seq,
+                    "routing_key": routing_key_for(event),
+                    "body": encode_event(event),
+                    "created_at": self.now,
+                }
+            )
+        return rows

@@ -1,0 +1,94 @@
+"""tasks-api settings: BOARDCAST_* environment variables (and .env), validated once at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from boardcast_contracts import EXCHANGE
+
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-please"
+_PLACEHOLDERS = ("change-me", "changeme", "changethis", "secret", "placeholder", "dev-only", "example")
+
+
+class SettingsError(ValueError):
+    """A bad or missing setting; its message is one line naming the setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOARDCAST_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "production"] = "production"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    database_url: str = "sqlite+aiosqlite:///./boardcast.db"
+    amqp_url: str | None = None
+    redis_url: str | None = None
+    exchange: str = EXCHANGE
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    token_ttl_seconds: int = Field(default=3600, ge=30)
+    public_ws_url: str | None = None
+    allowed_origins: list[str] = Field(default_factory=list)
+    web_dir: Path | None = None
+
+    relay_enabled: bool = True
+    relay_batch_size: int = Field(default=500, ge=1)
+    relay_poll_seconds: float = Field(default=1.0, gt=0)
+    migrate_on_start: bool | None = None  # None: yes in dev, no in production (python -m migrates first)
+
+    cache_ttl_seconds: int = Field(default=300, ge=1)
+    capacity_hours: float = Field(default=40.0, gt=0)
+    shutdown_flush_seconds: float = Field(default=5.0, ge=0)
+    db_pool_size: int = Field(default=10, ge=1)
+
+    # Password hashing cost (argon2id); tests lower it, production keeps the library defaults.
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_memory_kib: int = Field(default=19456, ge=64)
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env == "dev"
+
+    @property
+    def should_migrate_on_start(self) -> bool:
+        return self.is_dev if self.migrate_on_start is None else self.migrate_on_start
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if not self.is_dev:
+            secret = self.jwt_secret.lower()
+            if len(self.jwt_secret) < 32 or any(p in secret for p in _PLACEHOLDERS):
+                raise SettingsError(
+                    "BOARDCAST_JWT_SECRET is missing, shorter than 32 characters or a placeholder "
+                    "(allowed only with BOARDCAST_ENV=dev)"
+                )
+            if not self.amqp_url:
+                raise SettingsError("BOARDCAST_AMQP_URL is unset (the embedded bus is only for BOARDCAST_ENV=dev)")
+            if not self.redis_url:
+                raise SettingsError(
+                    "BOARDCAST_REDIS_URL is unset (the embedded store is only for BOARDCAST_ENV=dev)"
+                )
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, or exit with the one-line reason (for the entry points)."""
+    import sys
+
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except SettingsError as exc:
+        sys.exit(f"tasks-api: bad setting: {exc}")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        ctx = first.get("ctx", {})
+        if isinstance(ctx.get("error"), SettingsError):
+            sys.exit(f"tasks-api: bad setting: {ctx['error']}")
+        name = "BOARDCAST_" + "_".join(str(p) for p in first.get("loc", ())).upper()
+        sys.exit(f"tasks-api: bad setting {name}: {first.get('msg')}")

@@ -1,0 +1,136 @@
+"""Fixtures: a migrated SQLite template copied per test, the app on in-process broker and fakeredis, helpers."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fakeredis import FakeAsyncRedis
+
+from boardcast_contracts import AccountEvent, ProjectEvent
+from boardcast_messaging import ConsumerSpec, Delivery, InMemoryBroker
+from boardcast_testkit import unique
+from tasks_api import Settings, create_app
+from tasks_api.migrate import upgrade
+
+FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 64}
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "boardcast.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "dev",
+        "database_url": database_url,
+        "exchange": unique("ex"),
+        "migrate_on_start": False,
+        "relay_poll_seconds": 0.2,
+        "web_dir": Path("/nonexistent"),
+        **FAST_HASH,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class Recorder:
+    """Every event delivered to a queue bound to everything, in delivery order."""
+
+    events: list[ProjectEvent | AccountEvent] = field(default_factory=list)
+
+    async def handle(self, delivery: Delivery) -> None:
+        self.events.append(delivery.event)
+
+    def of_project(self, project_id: str | uuid.UUID) -> list[ProjectEvent]:
+        return [e for e in self.events if isinstance(e, ProjectEvent) and str(e.project_id) == str(project_id)]
+
+    def types(self, project_id: str | uuid.UUID) -> list[str]:
+        return [e.type for e in self.of_project(project_id)]  # type: ignore[attr-defined]
+
+
+class Api:
+    """A thin client with the calls most tests need; ``token`` headers per user."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def user(self, name: str | None = None) -> dict[str, Any]:
+        name = name or unique("user")
+        email = f"{name}@example.com"
+        r = await self.client.post("/api/auth/register", json={"email": email, "name": name, "password": "pw-12345678"})
+        assert r.status_code == 201, r.text
+        user = r.json()
+        r = await self.client.post("/api/auth/login", json={"email": email, "password": "pw-12345678"})
+        assert r.status_code == 200, r.text
+        user["headers"] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        return user
+
+    async def project(self, owner: dict[str, Any], **members: str) -> dict[str, Any]:
+        r = await self.client.post("/api/projects", json={"name": unique("p")}, headers=owner["headers"])
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    async def add(self, owner: dict[str, Any], project: dict[str, Any], user: dict[str, Any], role: str) -> None:
+        r = await self.client.post(
+            f"/api/projects/{project['id']}/members",
+            json={"user_id": user["id"], "role": role},
+            headers=owner["headers"],
+        )
+        assert r.status_code == 201, r.text
+
+    async def task(self, who: dict[str, Any], project: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        body = {"title": unique("t"), **fields}
+        r = await self.client.post(f"/api/projects/{project['id']}/tasks", json=body, headers=who["headers"])
+        assert r.status_code == 201, r.text
+        return r.json()
+
+
+@dataclass
+class Harness:
+    app: Any
+    client: httpx.AsyncClient
+    api: Api
+    broker: InMemoryBroker
+    redis: FakeAsyncRedis
+    recorder: Recorder
+    settings: Settings
+
+
+async def start_harness(settings: Settings) -> AsyncIterator[Harness]:
+    broker = InMemoryBroker(settings.exchange)
+    await broker.start()
+    recorder = Recorder()
+    handle = await broker.consume(ConsumerSpec(queue=unique("q"), bindings=["#"]), recorder.handle)
+    redis = FakeAsyncRedis()
+    app = create_app(settings, broker=broker, redis=redis)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield Harness(app, client, Api(client), broker, redis, recorder, settings)
+    await handle.stop()
+    await broker.stop()
+
+
+@pytest.fixture
+async def h(sqlite_url: str) -> AsyncIterator[Harness]:
+    async for harness in start_harness(make_settings(sqlite_url)):
+        yield harness
