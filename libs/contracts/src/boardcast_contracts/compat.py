@@ -212,5 +212,7 @@ def committed_problems(
         breaks = breaks_since(schemas_dir / f"v{version}", current)
         if version < current_version:
             breaks = [b for b in breaks if b.endswith("event type removed")]
+        else:
+            breaks = [f"{b} (needs a schema_version bump)" for b in breaks]
         problems += [f"v{version} {b}" for b in breaks]
     return problems

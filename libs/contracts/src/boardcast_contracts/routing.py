@@ -64,6 +64,8 @@ def parse_routing_key(key: str) -> RoutingKey:
             project_id = uuid.UUID(parts[1])
         except ValueError as exc:
             raise RoutingKeyError(f"bad project id in routing key {key!r}") from exc
+        if str(project_id) != parts[1]:  # uuid.UUID also takes braces, upper case, no hyphens
+            raise RoutingKeyError(f"project id in routing key {key!r} is not in canonical form")
         if parts[2] not in PROJECT_EVENT_TYPES:
             raise RoutingKeyError(f"unknown project event type in routing key {key!r}")
         return RoutingKey("project", parts[2], project_id)
