@@ -1,0 +1,1 @@
+"""cache-invalidator: deletes exactly the workload/heatmap cache entries an event affects."""
