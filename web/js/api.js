@@ -73,7 +73,7 @@ export const api = {
 
   projects: () => get("/api/projects"),
   project: (id) => get(`/api/projects/${id}`),
-  createProject: (name, description) => post("/api/projects", { name, description }),
+  createProject: (name, description) => post("/api/projects", description ? { name, description } : { name }),
   members: (id) => get(`/api/projects/${id}/members`),
   addMember: (id, user_id, role) => post(`/api/projects/${id}/members`, { user_id, role }),
   setRole: (id, user_id, role) => patch(`/api/projects/${id}/members/${user_id}`, { role }),

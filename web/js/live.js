@@ -46,8 +46,8 @@ export class ProjectLive {
   }
 
   #url() {
-    const params = new URLSearchParams({ token: auth.token() || "" });
-    if (this.ledger.seq > 0) params.set("since", String(this.ledger.seq));
+    // Always resume, even from 0: an event committed between the snapshot and this connect must be replayed.
+    const params = new URLSearchParams({ token: auth.token() || "", since: String(this.ledger.seq) });
     return `${wsBase(this.wsUrl)}/ws/projects/${encodeURIComponent(this.projectId)}?${params}`;
   }
 

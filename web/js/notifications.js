@@ -122,10 +122,18 @@ export function createBell({ wsUrl, onUnauthorized, openTask }) {
     },
   });
 
-  document.addEventListener("click", (e) => {
+  const outside = (e) => {
     if (!root.contains(e.target)) toggle(false);
-  });
+  };
+  document.addEventListener("click", outside);
   setUnread(0);
   socket.start();
-  return { el: root, stop: () => socket.stop(), retry: () => socket.retry() };
+  return {
+    el: root,
+    retry: () => socket.retry(),
+    stop: () => {
+      socket.stop();
+      document.removeEventListener("click", outside);
+    },
+  };
 }

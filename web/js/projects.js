@@ -17,7 +17,7 @@ export async function renderProjects(root, { navigate }) {
     e.preventDefault();
     const data = Object.fromEntries(new FormData(e.target));
     try {
-      const p = await api.createProject(data.name, data.description || null);
+      const p = await api.createProject(data.name, data.description);
       navigate(`#/p/${p.id}`);
     } catch (err) {
       toast(`Project not created: ${describeError(err)}`, { kind: "error" });

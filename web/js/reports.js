@@ -32,10 +32,10 @@ export async function renderWeeklyReport(root, { projectId, week = weekStart() }
     h("div", { class: "view-head" }, h("h2", {}, `Week of ${formatDate(r.week_start || week)}`),
       weekPicker(week, (w) => renderWeeklyReport(root, { projectId, week: w }))),
     h("div", { class: "report-grid" },
-      section("Completed", r.completed, (t) => h("span", { class: "small" }, `done ${formatDate(t.completed_at)}`)),
+      section("Completed", r.completed, (t) => t.completed_at && h("span", { class: "small" }, `done ${formatDate(t.completed_at)}`)),
       section("In progress", r.in_progress, () => null),
       section("Blocked", r.blocked, (t) =>
-        h("span", { class: "small" }, `${t.blocker_reason || "no reason given"} · since ${formatDate(t.blocked_since)}`)),
+        h("span", { class: "small" }, t.blocker_reason || "no reason given", t.blocked_since && ` · since ${formatDate(t.blocked_since)}`)),
       section("Overdue", r.overdue, (t) => h("span", { class: "small overdue" }, `${t.days_overdue} d overdue`)),
       section("Due next week", r.next_week, (t) => h("span", { class: "small" }, `due ${formatDate(t.due_date)}`))),
   );
