@@ -7,18 +7,22 @@ gives up after five tries and offers a retry. Needs `playwright` (PyPI) and /usr
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -318,6 +322,65 @@ def test_tabs_of_one_browser_apply_each_event_once(browser: Any, team: Team) -> 
     ids = first.page.evaluate(f"JSON.parse(localStorage.getItem('bc:ledger:{team.project_id}')).ids")
     assert len(ids) == len(set(ids)) and len(ids) >= 1
     assert first.errors == [] and second.errors == []
+
+
+def test_a_dropped_socket_resumes_with_since_and_misses_nothing(browser: Any, team: Team) -> None:
+    from playwright.sync_api import WebSocketRoute, expect
+
+    context = new_context(browser)
+    task = team.tasks["Book the venue"]
+    sockets: list[WebSocketRoute] = []
+
+    def through(ws: WebSocketRoute) -> None:
+        sockets.append(ws)
+        if len(sockets) == 2:
+            # The page is disconnected right now: a change made meanwhile must come back through since=N.
+            team.server.call(
+                team.editor.token, "PATCH", f"/api/tasks/{task['id']}/status", json={"status": "blocked"}
+            )
+        ws.connect_to_server()
+
+    context.route_web_socket(re.compile(r".*/ws/projects/.*"), through)
+    board = Board(context, team, team.owner)
+    sockets[0].close(code=1012, reason="replica restart")
+
+    expect(board.card("Book the venue", "blocked")).to_be_visible(timeout=WAIT_MS)
+    expect(board.live).to_have_attribute("data-status", "live")
+    first, second = (parse_qs(urlsplit(ws.url).query) for ws in sockets[:2])
+    assert second["since"] == first["since"]  # resumed from the last seq it had applied
+    moved = board.page.locator(".activity li", has_text="moved “Book the venue” to blocked")
+    expect(moved).to_have_count(1)
+    assert board.errors == []
+
+
+def test_resync_required_refetches_the_board(browser: Any, team: Team) -> None:
+    from playwright.sync_api import WebSocketRoute, expect
+
+    context = new_context(browser)
+    task = team.tasks["Write the brief"]
+    lose_next_event = threading.Event()
+
+    def lossy(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+
+        def from_server(message: str | bytes) -> None:
+            if lose_next_event.is_set() and "event_id" in str(message):
+                # The room lost this event: tell the page as the gateway would, instead of delivering it.
+                lose_next_event.clear()
+                ws.send(json.dumps({"type": "resync_required", "seq": json.loads(message)["seq"]}))
+                return
+            ws.send(message)
+
+        server.on_message(from_server)
+
+    context.route_web_socket(re.compile(r".*/ws/projects/.*"), lossy)
+    board = Board(context, team, team.owner)
+    lose_next_event.set()
+    team.server.call(team.editor.token, "PATCH", f"/api/tasks/{task['id']}/status", json={"status": "done"})
+
+    expect(board.card("Write the brief", "done")).to_be_visible(timeout=WAIT_MS)
+    assert not lose_next_event.is_set()  # the event really was withheld: only the refetch can show the move
+    assert board.errors == []
 
 
 def test_the_live_socket_gives_up_after_five_tries_and_offers_a_retry(
