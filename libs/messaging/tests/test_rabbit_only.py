@@ -187,3 +187,43 @@ async def test_stop_returns_while_rabbitmq_is_unreachable(make_rabbit: Any, queu
         assert time.monotonic() - started < 15
     finally:
         await proxy.stop()
+
+
+async def test_watchdog_resubscribes_after_a_broker_side_cancel(
+    make_rabbit: Any, queue_name: Any, amqp_url: str
+) -> None:
+    """Deleting the queue makes RabbitMQ cancel the consumer, which robust recovery ignores (aio-pika#334)."""
+    broker = await make_rabbit(watchdog_interval=0.1)
+    q = queue_name()
+    seen: list[uuid.UUID] = []
+
+    async def handler(d: Delivery) -> None:
+        seen.append(d.event.event_id)
+
+    await broker.consume(ConsumerSpec(q, ["project.#"]), handler)
+    direct = await aio_pika.connect(amqp_url)
+    try:
+        channel = await direct.channel()
+        await channel.queue_delete(q)
+    finally:
+        await direct.close()
+
+    async def cancelled_then_back() -> bool:
+        return await broker.ready()
+
+    await eventually(cancelled_then_back, timeout=5, what="consumer re-subscribed")
+    event = make_event()
+
+    async def delivered() -> bool:
+        try:
+            await broker.publisher.publish_event(event)
+        except PublishError:
+            return False  # the queue (and its binding) not re-declared yet
+        return True
+
+    await eventually(delivered, timeout=5)
+
+    async def consumed() -> bool:
+        return event.event_id in seen
+
+    await eventually(consumed, timeout=5)

@@ -143,7 +143,21 @@ class RabbitConsumer:
 
     @property
     def consuming(self) -> bool:
-        return self._channel is not None and not self._channel.is_closed and self._tag is not None
+        """True while our subscription is live on an open channel.
+
+        Also false after a broker-side ``basic.cancel`` (queue deleted, quorum leader lost): aio-pika's
+        recovery does not handle those (mosquito/aio-pika#334), so the watchdog must see them.
+        """
+        channel, tag = self._channel, self._tag
+        if channel is None or channel.is_closed or tag is None:
+            return False
+        underlay = getattr(channel, "_channel", None)  # aio-pika keeps the live aiormq channel here
+        if underlay is None:
+            return False
+        try:
+            return tag in underlay.channel.consumers
+        except AttributeError:  # a future aio-pika moved it: fall back to what we could check
+            return True
 
     async def _work(self) -> None:
         while not self._stopping.is_set():
@@ -154,7 +168,12 @@ class RabbitConsumer:
                 message.channel  # noqa: B018 - raises when the delivering channel is gone
             except ChannelInvalidStateError:
                 continue  # delivered on a channel that died: RabbitMQ has already requeued it
-            await self._handle(message)
+            try:
+                await self._handle(message)
+            except Exception as exc:
+                # A bug here must not cost a worker (or hold a prefetch slot forever): hand the message back.
+                log.exception("consumer_internal_error", queue=self.spec.queue, reason=repr(exc))
+                await quietly(message.reject(requeue=True))
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
         spec = self.spec
