@@ -111,6 +111,9 @@ class _Consumer:
         except asyncio.CancelledError:
             # Stopped past the grace period: the message was never acked, so it goes back (as RabbitMQ would).
             outcome = Requeue()
+        except Exception:
+            log.exception("consumer_internal_error", queue=q.name, message_id=message.message_id)
+            outcome = Requeue()
         if isinstance(outcome, Retry):
             self._broker._schedule(
                 q, replace(message, attempt=outcome.next_attempt, redelivered=False), outcome
