@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from .strategies import events
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(events)
 def test_key_of_every_event_parses_back(event: ProjectEvent | AccountEvent) -> None:
     key = routing_key_for(event)
