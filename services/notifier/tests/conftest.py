@@ -170,13 +170,8 @@ async def run_app() -> AsyncIterator[Callable[..., Any]]:
     async def start(
         *, db_url: str, queue: str, broker: Broker | None = None, redis: Redis | None = None, **env: Any
     ) -> Running:
-        settings = Settings(
-            env="dev",
-            notifier_database_url=db_url,
-            jwt_secret=SECRET,
-            notifier_queue=queue,
-            **env,
-        )
+        given: dict[str, Any] = {"env": "dev", "jwt_secret": SECRET} | env
+        settings = Settings(notifier_database_url=db_url, notifier_queue=queue, **given)
         app = create_app(settings, broker=broker, redis=redis)
         manager = LifespanManager(app, startup_timeout=30, shutdown_timeout=30)
         await manager.__aenter__()
