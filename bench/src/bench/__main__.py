@@ -1,0 +1,94 @@
+"""`python -m bench [gateway|tasks|cache ...] [--quick]`: run the benchmarks and write docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.loadgen import ensure_node_modules
+from bench.procs import WORK, raise_nofile
+from bench.profile import FULL, QUICK
+
+from bench import machine, report
+
+ROOT = Path(__file__).resolve().parents[3]
+DOCS = ROOT / "docs"
+BENCHMARKS = ("gateway", "tasks", "cache")
+
+
+def log(line: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {line}", flush=True)
+
+
+async def _run(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    profile = QUICK if args.quick else FULL
+    redis_url = os.environ.get("BOARDCAST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    for name in args.benchmarks or BENCHMARKS:
+        started = time.monotonic()
+        if name == "gateway":
+            from bench.gateway import suite as gateway
+
+            only = set(args.systems.split(",")) if args.systems else None
+            fresh = await gateway.run(profile, redis_url, log, only)
+            if only and "gateway" in results:  # a subset replaces only its own systems' numbers
+                results["gateway"]["systems"].update(fresh["systems"])
+            else:
+                results["gateway"] = fresh
+        elif name == "tasks":
+            from bench import writes
+
+            results["tasks"] = await writes.run(profile, redis_url, log)
+        elif name == "cache":
+            from bench import staleness
+
+            results["cache"] = await staleness.run(profile, redis_url, log)
+        results.setdefault("durations_s", {})[name] = round(time.monotonic() - started, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("benchmarks", nargs="*", choices=[*BENCHMARKS, []], help="default: all")
+    parser.add_argument(
+        "--quick", action="store_true", help="one short repetition each; writes under bench/.work"
+    )
+    parser.add_argument(
+        "--systems", help="gateway only: comma-separated subset of systems (e.g. boardcast,naive)"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="report path (default docs/benchmarks.md; --quick: bench/.work)"
+    )
+    parser.add_argument(
+        "--report-only", action="store_true", help="re-render the report from the saved results"
+    )
+    args = parser.parse_args()
+    out: Path = args.out or (WORK / "quick" / "benchmarks.md" if args.quick else DOCS / "benchmarks.md")
+    results_path = out.parent / "benchmarks" / "results.json"
+    results: dict[str, Any] = json.loads(results_path.read_text()) if results_path.exists() else {}
+    if not args.report_only:
+        raise_nofile()
+        ensure_node_modules()
+        argv = " ".join(["python -m bench", *sys.argv[1:]])
+        results["meta"] = {
+            "command": argv,
+            "profile": "quick" if args.quick else "full",
+            "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": machine.describe(),
+        }
+        started = time.monotonic()
+        asyncio.run(_run(args, results))
+        results["meta"]["wall_s"] = round(time.monotonic() - started, 1)
+        results_path.parent.mkdir(parents=True, exist_ok=True)
+        results_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    report.write(results, out)
+    log(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""The report's charts (matplotlib, PNG): one small function per figure, each returning the file it wrote."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+OURS = "#1f6feb"
+PEER = "#8b949e"
+
+
+def _colors(keys: list[str]) -> list[str]:
+    return [OURS if k.startswith("boardcast") else PEER for k in keys]
+
+
+def _bars_with_runs(
+    ax: Any, labels: list[str], medians: list[float], runs: list[list[float]], colors: list[str]
+) -> None:
+    xs = range(len(labels))
+    ax.bar(xs, [0 if math.isnan(m) else m for m in medians], color=colors, alpha=0.85)
+    for x, values in zip(xs, runs, strict=True):
+        ax.scatter([x] * len(values), values, color="black", s=12, zorder=3)
+    ax.set_xticks(list(xs), labels, rotation=15, ha="right", fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def fanout_throughput(systems: dict[str, Any], out: Path) -> Path:
+    keys = [k for k, s in systems.items() if "throughput" in s.get("room", {})]
+    tp = [systems[k]["room"]["throughput"] for k in keys]
+    labels = [systems[k]["label"] for k in keys]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    _bars_with_runs(
+        left,
+        labels,
+        [t["median_delivered_per_s"] / 1000 for t in tp],
+        [[r["delivered_per_s"] / 1000 for r in t["runs"]] for t in tp],
+        _colors(keys),
+    )
+    left.set_ylabel("delivered messages/s (thousands)")
+    left.set_title("Fan-out throughput, one room of 1,000 sockets")
+    _bars_with_runs(
+        right,
+        labels,
+        [t["median_delivered_per_cpu_s"] / 1000 for t in tp],
+        [[r["delivered_per_cpu_s"] / 1000 for r in t["runs"]] for t in tp],
+        _colors(keys),
+    )
+    right.set_ylabel("delivered messages per server CPU-second (thousands)")
+    right.set_title("Per core: deliveries per CPU-second of the server")
+    fig.tight_layout()
+    path = out / "gateway-throughput.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def fanout_latency(systems: dict[str, Any], out: Path) -> Path:
+    keys = [k for k, s in systems.items() if "latency_common" in s.get("room", {})]
+    labels = [systems[k]["label"] for k in keys]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, name, title in (
+        (axes[0], "latency_common", "at the same offered load for all"),
+        (axes[1], "latency_half", "at half of each system's own max throughput"),
+    ):
+        rooms = [systems[k]["room"][name] for k in keys]
+        xs = list(range(len(keys)))
+        p50 = [r["median_p50_ms"] for r in rooms]
+        p99 = [r["median_p99_ms"] for r in rooms]
+        ax.bar([x - 0.2 for x in xs], p50, width=0.4, color=_colors(keys), alpha=0.55, label="p50")
+        ax.bar([x + 0.2 for x in xs], p99, width=0.4, color=_colors(keys), alpha=0.95, label="p99")
+        ax.set_yscale("log")
+        ax.set_xticks(xs, labels, rotation=15, ha="right", fontsize=8)
+        ax.set_ylabel("publish -> client receive (ms, log scale)")
+        offered = [r["median_offered_per_s"] for r in rooms]
+        if name == "latency_common" and offered:
+            title += f" ({offered[0]:,.0f} deliveries/s)"
+        ax.set_title(f"Fan-out latency p50 (light) / p99 (dark)\n{title}", fontsize=10)
+        ax.axhline(10, color="red", linestyle="--", linewidth=0.8)
+        ax.grid(axis="y", alpha=0.3, which="both")
+    fig.tight_layout()
+    path = out / "gateway-latency.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def fanout_memory(systems: dict[str, Any], out: Path) -> Path:
+    keys = [k for k, s in systems.items() if "kib_per_conn" in s.get("idle", {})]
+    labels = [f"{systems[k]['label']}\n({systems[k]['idle']['sockets']:,} sockets)" for k in keys]
+    values = [systems[k]["idle"]["kib_per_conn"] for k in keys]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.bar(range(len(keys)), values, color=_colors(keys))
+    ax.axhline(16, color="red", linestyle="--", linewidth=0.8, label="goal: 16 KiB")
+    ax.set_xticks(list(range(len(keys))), labels, fontsize=7)
+    ax.set_ylabel("server RSS per idle connection (KiB)")
+    ax.set_title("Memory per idle WebSocket connection")
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path = out / "gateway-memory.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def tasks_writes(tasks: dict[str, Any], out: Path) -> Path:
+    labels = ["relay on (outbox published)", "relay off (publishing off)"]
+    cfgs = [tasks["relay_on"], tasks["relay_off"]]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    _bars_with_runs(
+        left,
+        labels,
+        [c["median_writes_per_s"] for c in cfgs],
+        [[r["writes_per_s"] for r in c["runs"]] for c in cfgs],
+        [OURS, PEER],
+    )
+    left.axhline(400, color="red", linestyle="--", linewidth=0.8)
+    left.set_ylabel("committed writes/s")
+    left.set_title("tasks-api PATCH status throughput")
+    xs = [0, 1]
+    right.bar(
+        [x - 0.2 for x in xs], [c["median_p50_ms"] for c in cfgs], width=0.4, color=[OURS, PEER], alpha=0.5
+    )
+    right.bar([x + 0.2 for x in xs], [c["median_p99_ms"] for c in cfgs], width=0.4, color=[OURS, PEER])
+    right.set_xticks(xs, labels, rotation=15, ha="right", fontsize=8)
+    right.set_ylabel("request latency (ms)")
+    right.set_title("p50 (light) / p99 (dark)")
+    for ax in (left, right):
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path = out / "tasks-writes.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def cache_staleness(cache: dict[str, Any], out: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for key, label in (("from_request_ms", "from PATCH sent"), ("from_response_ms", "from PATCH answered")):
+        values = sorted(cache["samples"][key])
+        if values:
+            ys = [(i + 1) / len(values) for i in range(len(values))]
+            ax.plot(values, ys, label=label)
+    ax.axvline(50, color="red", linestyle="--", linewidth=0.8, label="goal: p99 < 50 ms")
+    ax.set_xlabel("staleness window: until the cache key is gone (ms)")
+    ax.set_ylabel("fraction of changes")
+    ax.set_title("Cache invalidation after a task change (CDF)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path = out / "cache-staleness.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,216 @@
+"""Fan-out measurements: closed-loop throughput, open-loop latency, and memory per idle connection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import math
+from collections.abc import Callable
+from typing import Any
+
+from bench.events import EventFactory, now_us
+from bench.gateway.systems import System
+from bench.loadgen import LoadGen
+from bench.procs import cpu_share
+from bench.profile import Profile
+from bench.stats import median, percentile
+
+Log = Callable[[str], None]
+DRAIN_S = 10.0  # how long a run may take to deliver what was published before it counts as stalled
+
+
+async def _drain(lg: LoadGen, published: int, timeout: float) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while lg.completed < published:
+        lg.completed_event.clear()
+        if lg.completed >= published:
+            break
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(lg.completed_event.wait(), remaining)
+    return True
+
+
+async def closed_loop(
+    system: System, lg: LoadGen, room: str, factory: EventFactory, *, duration: float, window: int
+) -> dict[str, Any]:
+    """Keep ``window`` messages in flight for ``duration`` s: the delivered rate is the system's capacity.
+
+    A new message is published each time an earlier one has reached every socket, so the system always has work
+    but its queues stay bounded (an open-loop overload would only measure how it sheds load).
+    """
+    assert system.server is not None
+    loop = asyncio.get_running_loop()
+    await lg.reset()
+    server0, gen0 = system.server.cpu(), lg.cpu()
+    start_us = now_us()
+    deadline = loop.time() + duration
+    published = 0
+    stalled = False
+    while loop.time() < deadline:
+        lg.completed_event.clear()
+        if published - lg.completed < window:
+            await system.publish(room, factory.next(published))
+            published += 1
+            continue
+        try:
+            await asyncio.wait_for(lg.completed_event.wait(), DRAIN_S)
+        except TimeoutError:
+            stalled = True
+            break
+    drained = not stalled and await _drain(lg, published, DRAIN_S)
+    server1, gen1 = system.server.cpu(), lg.cpu()
+    rep = await lg.report()
+    elapsed = (rep.last_us - start_us) / 1e6 if rep.received else math.nan
+    rate = rep.received / elapsed if rep.received else 0.0
+    server_cores = cpu_share(server0, server1)
+    return {
+        "published": published,
+        "received": rep.received,
+        "expected": published * rep.open,
+        "drained": drained,
+        "elapsed_s": elapsed,
+        "delivered_per_s": rate,
+        "server_cores": server_cores,
+        "delivered_per_cpu_s": rate / server_cores if server_cores > 0 else math.nan,
+        "loadgen_cores": cpu_share(gen0, gen1),
+        "p50_ms": percentile(rep.latencies_us, 50) / 1000,
+        "p99_ms": percentile(rep.latencies_us, 99) / 1000,
+        "dropped_sockets": rep.closed_unexpectedly,
+        "close_codes": rep.close_codes,
+    }
+
+
+async def open_loop(
+    system: System, lg: LoadGen, room: str, factory: EventFactory, *, rate: float, duration: float
+) -> dict[str, Any]:
+    """Publish at a steady ``rate`` messages/s for ``duration`` s; latency is publish -> client receive."""
+    assert system.server is not None
+    loop = asyncio.get_running_loop()
+    await lg.reset()
+    server0, gen0 = system.server.cpu(), lg.cpu()
+    count = max(1, int(rate * duration))
+    t0 = loop.time()
+    for k in range(count):
+        delay = t0 + k / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await system.publish(room, factory.next(k))
+    drained = await _drain(lg, count, DRAIN_S)
+    server1, gen1 = system.server.cpu(), lg.cpu()
+    rep = await lg.report()
+    lat = rep.latencies_us
+    return {
+        "rate_msgs": rate,
+        "offered_per_s": rate * rep.open,
+        "published": count,
+        "received": rep.received,
+        "expected": count * rep.open,
+        "drained": drained,
+        "samples": len(lat),
+        "p50_ms": percentile(lat, 50) / 1000,
+        "p90_ms": percentile(lat, 90) / 1000,
+        "p99_ms": percentile(lat, 99) / 1000,
+        "max_ms": (max(lat) / 1000) if lat else math.nan,
+        "server_cores": cpu_share(server0, server1),
+        "loadgen_cores": cpu_share(gen0, gen1),
+        "dropped_sockets": rep.closed_unexpectedly,
+    }
+
+
+def _summary(runs: list[dict[str, Any]], *keys: str) -> dict[str, Any]:
+    return {"runs": runs, **{f"median_{k}": median([r[k] for r in runs]) for k in keys}}
+
+
+async def measure_room(system: System, profile: Profile, log: Log) -> dict[str, Any]:
+    """Throughput and latency for one room of ``profile.room_sockets`` sockets on a started system."""
+    room = system.new_room()
+    factory = EventFactory(system.room_project(room))
+    lg = await LoadGen.start(
+        f"{system.key}-room", system.targets(room, profile.room_sockets), protocol=system.protocol
+    )
+    try:
+        conn = await lg.connected()
+        log(f"  {conn['ok']} sockets connected in {conn['ms']} ms ({conn['failed']} failed {conn['errors']})")
+        if conn["ok"] < profile.room_sockets:
+            raise RuntimeError(f"{system.key}: only {conn['ok']}/{profile.room_sockets} sockets connected")
+        await system.settle(lg, room)
+        # Warm-up: the first messages pay for imports, JIT, buffer growth; not measured.
+        warm = await closed_loop(system, lg, room, factory, duration=0.5, window=profile.window)
+        if not warm["drained"] or warm["dropped_sockets"]:
+            raise RuntimeError(f"{system.key}: warm-up failed: {warm}")
+        result: dict[str, Any] = {"sockets": conn["ok"], "connect_ms": conn["ms"]}
+        runs = []
+        for i in range(profile.reps):
+            runs.append(
+                await closed_loop(
+                    system, lg, room, factory, duration=profile.throughput_s, window=profile.window
+                )
+            )
+            r = runs[-1]
+            log(
+                f"  throughput run {i + 1}: {r['delivered_per_s']:,.0f} msg/s, server {r['server_cores']:.2f} cores, "
+                f"load generator {r['loadgen_cores']:.2f} cores, drained={r['drained']}, "
+                f"dropped {r['dropped_sockets']} {r['close_codes']}"
+            )
+        result["throughput"] = _summary(
+            runs, "delivered_per_s", "server_cores", "loadgen_cores", "delivered_per_cpu_s", "p99_ms"
+        )
+        best = result["throughput"]["median_delivered_per_s"] / conn["ok"]
+        for name, rate in (("latency_common", profile.common_rate), ("latency_half", max(1.0, best / 2))):
+            runs = []
+            for i in range(profile.reps):
+                runs.append(await open_loop(system, lg, room, factory, rate=rate, duration=profile.latency_s))
+                r = runs[-1]
+                log(
+                    f"  {name} run {i + 1} at {r['offered_per_s']:,.0f} msg/s: p50 {r['p50_ms']:.2f} ms, "
+                    f"p99 {r['p99_ms']:.2f} ms, {r['received']}/{r['expected']} delivered"
+                )
+            result[name] = _summary(runs, "p50_ms", "p90_ms", "p99_ms", "offered_per_s", "server_cores")
+        return result
+    finally:
+        await lg.close()
+
+
+async def measure_idle(system: System, count: int, log: Log, room_size: int = 100) -> dict[str, Any]:
+    """RSS of the fan-out process per idle connection: (RSS with ``count`` sockets - RSS with none) / count."""
+    assert system.server is not None
+    await asyncio.sleep(1.0)
+    gc.collect()
+    base = system.server.rss()
+    targets = []
+    for _ in range(max(1, count // room_size)):
+        targets += system.targets(system.new_room(), min(room_size, count))
+    lg = await LoadGen.start(f"{system.key}-idle", targets, protocol=system.protocol)
+    try:
+        conn = await lg.connected(timeout=300)
+        log(
+            f"  {conn['ok']} idle sockets connected in {conn['ms']} ms ({conn['failed']} failed {conn['errors']})"
+        )
+        await asyncio.sleep(3.0)  # let handshakes, joins and presence settle
+        loaded = system.server.rss()
+        rep = await lg.report()
+        held = rep.open
+        per = (loaded - base) / held if held else math.nan
+        log(
+            f"  {held} held ({rep.closed_unexpectedly} closed by the server {rep.close_codes}); RSS "
+            f"{base / 2**20:.1f} MiB -> {loaded / 2**20:.1f} MiB: {per / 1024:.1f} KiB per connection"
+        )
+        return {
+            "sockets": held,
+            "failed": conn["failed"],
+            "closed_by_server": rep.closed_unexpectedly,
+            "close_codes": rep.close_codes,
+            "errors": conn["errors"],
+            "connect_ms": conn["ms"],
+            "rss_base_mib": base / 2**20,
+            "rss_loaded_mib": loaded / 2**20,
+            "kib_per_conn": per / 1024,
+            "loadgen_rss_mib": lg.rss() / 2**20,
+        }
+    finally:
+        await lg.close()

@@ -1,0 +1,1 @@
+"""The systems our services are compared with, and the stand-ins the benchmarks start beside them."""

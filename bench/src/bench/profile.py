@@ -1,0 +1,55 @@
+"""How big and how long each benchmark runs: the full profile of `make bench` and the `--quick` one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    reps: int
+    # gateway fan-out
+    room_sockets: int
+    window: int  # messages in flight in the closed-loop throughput run
+    throughput_s: float
+    latency_s: float
+    common_rate: float  # messages/s into the room that every system is measured at
+    idle_sockets: int
+    naive_idle_sockets: int  # one Redis connection per socket: kept under the shared Redis's maxclients
+    # tasks-api
+    tasks_s: float
+    tasks_concurrency: int
+    # cache-invalidator
+    cache_samples: int
+
+
+FULL = Profile(
+    name="full",
+    reps=3,
+    room_sockets=1000,
+    window=16,
+    throughput_s=3.0,
+    latency_s=3.0,
+    common_rate=5.0,
+    idle_sockets=10_000,
+    naive_idle_sockets=2_000,
+    tasks_s=8.0,
+    tasks_concurrency=16,
+    cache_samples=200,
+)
+
+QUICK = Profile(
+    name="quick",
+    reps=1,
+    room_sockets=1000,
+    window=16,
+    throughput_s=1.5,
+    latency_s=1.5,
+    common_rate=5.0,
+    idle_sockets=2_000,
+    naive_idle_sockets=1_000,
+    tasks_s=3.0,
+    tasks_concurrency=16,
+    cache_samples=40,
+)

@@ -1,0 +1,381 @@
+"""Render the saved results as docs/benchmarks.md, with the charts under docs/benchmarks/."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.stats import ratio
+
+from bench import charts
+
+
+def _n(value: Any, fmt: str = ",.0f", unit: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:{fmt}}{unit}"
+
+
+def _short(error: str, limit: int = 200) -> str:
+    """The last line of an error (a traceback's own message), shortened for a table cell."""
+    lines = [line.strip() for line in error.replace("\\n", "\n").splitlines() if line.strip()]
+    text = lines[-1] if lines else error
+    return (text[: limit - 1] + "…" if len(text) > limit else text).replace("|", "/").replace("`", "'")
+
+
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("**met**" if ok else "**not met**")
+
+
+def _range(runs: list[dict[str, Any]], key: str, fmt: str = ",.0f") -> str:
+    values = [r[key] for r in runs if isinstance(r.get(key), int | float) and not math.isnan(r[key])]
+    if len(values) < 2:
+        return ""
+    return f" ({min(values):{fmt}}–{max(values):{fmt}})"
+
+
+class Doc:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+    def table(self, header: list[str], rows: list[list[str]]) -> None:
+        self.add("| " + " | ".join(header) + " |", "|" + "---|" * len(header))
+        self.add(*("| " + " | ".join(row) + " |" for row in rows))
+        self.add("")
+
+
+def _chart(doc: Doc, out: Path, name: str, make: Callable[[Path], Path]) -> None:
+    try:
+        path = make(out.parent / "benchmarks")
+    except Exception as exc:  # a chart that cannot be drawn must not cost the report
+        doc.add(f"_(chart {name} not drawn: {exc!r})_", "")
+        return
+    doc.add(f"![{name}](benchmarks/{path.name})", "")
+
+
+def _header(doc: Doc, results: dict[str, Any]) -> None:
+    meta = results.get("meta", {})
+    m = meta.get("machine", {})
+    doc.add(
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`uv run --frozen python -m bench`); do not edit by hand. How to run, select one",
+        "benchmark or do a quick pass: [bench/README.md](../bench/README.md). Raw numbers of this run:",
+        "[benchmarks/results.json](benchmarks/results.json).",
+        "",
+        f"- Command: `{meta.get('command', 'python -m bench')}` (profile `{meta.get('profile', '?')}`), "
+        f"started {meta.get('started', '?')}, took {_n(meta.get('wall_s'), '.0f', ' s')}.",
+        f"- Machine: {m.get('cores', '?')} cores ({m.get('cpu', '?')}), {m.get('memory_gib', '?')} GiB, "
+        f"{m.get('os', '?')}; Python {m.get('python', '?')}, Node {m.get('node', '?')}, {m.get('redis', '?')}.",
+        f"- The 2 cores are **shared and noisy**: other engineers' test runs share them (load average "
+        f"{m.get('loadavg_start', '?')} at the start). Every process of a benchmark (server, load generator, "
+        "Redis, RabbitMQ, PostgreSQL) competes for the same 2 cores, so absolute numbers are lower bounds of "
+        "what one dedicated core does; the per-CPU-second figures and the ratios between systems measured in "
+        "the same run are the robust part. Medians are over the repeated runs; ranges in brackets are min–max.",
+        "",
+    )
+
+
+def _gateway(doc: Doc, out: Path, gw: dict[str, Any]) -> dict[str, Any]:
+    systems: dict[str, Any] = gw.get("systems", {})
+    ours = systems.get("boardcast", {})
+    facts: dict[str, Any] = {}
+    doc.add(
+        "## 1. Gateway fan-out (issue 4)",
+        "",
+        "**Method.** Each system runs as its own process on 127.0.0.1 and gets its messages through Redis "
+        "pub/sub the way that system is fed in production: our gateway as its ingest writes a room "
+        "(`XADD` to the room stream + `PUBLISH` on the room channel; the RabbitMQ variant publishes to the "
+        "exchange and lets the gateway's ingest do it), the naive peer on the room channel it subscribes per "
+        "socket, python-socketio through a write-only `AsyncRedisManager`, Node socket.io through the "
+        "`@socket.io/redis-adapter` channel exactly as `@socket.io/redis-emitter` writes it. Every message is the "
+        "same ~900-byte `task_updated` envelope whose title carries `bench@<n>@<publish time>`.",
+        "",
+        "One load generator for all (`bench/node/loadgen.js`, Node `ws`, one process holding every socket, raw "
+        "WebSocket or the socket.io v4 wire protocol over it) counts every delivery and samples the latency "
+        "(publish → receive, one shared monotonic clock) on every 10th socket.",
+        "",
+        "- *Throughput*: closed loop — a fixed window of 16 messages is kept in flight into one room of 1,000 "
+        "sockets (a new one is published as soon as an earlier one has reached every socket), so the server "
+        "always has work but no queue grows without bound; delivered messages/s = deliveries / (last delivery − "
+        "first publish). The server's and the generator's CPU are read from /proc over the same interval.",
+        "- *Latency*: open loop at a steady rate: the same rate for all systems, and half of each system's own "
+        'measured throughput (the issue\'s "p99 at half that rate").',
+        "- *Memory*: RSS of the server process with N idle sockets (100 per room) minus its RSS before they "
+        "connected, divided by N. The naive peer holds one Redis connection per socket, so it is measured at "
+        "fewer sockets to stay under the shared Redis's `maxclients`.",
+        "",
+    )
+    rows = []
+    for key, s in systems.items():
+        room, idle = s.get("room", {}), s.get("idle", {})
+        if "error" in room:
+            rows.append([s["label"], f"failed: `{_short(room['error'])}`", *[""] * 5])
+            continue
+        tp, lc, lh = room.get("throughput", {}), room.get("latency_common", {}), room.get("latency_half", {})
+        rows.append(
+            [
+                f"**{s['label']}**" if key.startswith("boardcast") else s["label"],
+                _n(tp.get("median_delivered_per_s")) + _range(tp.get("runs", []), "delivered_per_s"),
+                _n(tp.get("median_server_cores"), ".2f") + " / " + _n(tp.get("median_loadgen_cores"), ".2f"),
+                _n(tp.get("median_delivered_per_cpu_s")),
+                f"{_n(lc.get('median_p50_ms'), '.1f')} / {_n(lc.get('median_p99_ms'), '.1f')}",
+                f"{_n(lh.get('median_offered_per_s'))}: "
+                f"{_n(lh.get('median_p50_ms'), '.1f')} / {_n(lh.get('median_p99_ms'), '.1f')}",
+                _n(idle.get("kib_per_conn"), ".1f")
+                + (f" at {idle['sockets']:,}" if "sockets" in idle else "")
+                if "error" not in idle
+                else "failed",
+            ]
+        )
+    common = next(
+        (
+            s["room"]["latency_common"]["median_offered_per_s"]
+            for s in systems.values()
+            if "latency_common" in s.get("room", {})
+        ),
+        math.nan,
+    )
+    doc.table(
+        [
+            "system",
+            "delivered msg/s (median)",
+            "server / generator cores",
+            "deliveries per server CPU-s",
+            f"p50 / p99 ms at {_n(common)}/s",
+            "half own max: rate, p50 / p99 ms",
+            "KiB per idle conn",
+        ],
+        rows,
+    )
+    if systems:
+        _chart(doc, out, "gateway throughput", lambda d: charts.fanout_throughput(systems, d))
+        _chart(doc, out, "gateway latency", lambda d: charts.fanout_latency(systems, d))
+        _chart(doc, out, "gateway memory", lambda d: charts.fanout_memory(systems, d))
+
+    def med(key: str, section: str = "throughput", field: str = "median_delivered_per_s") -> float:
+        value = systems.get(key, {}).get("room", {}).get(section, {}).get(field, math.nan)
+        return float(value)
+
+    ours_rate, ours_cpu = med("boardcast"), med("boardcast", field="median_delivered_per_cpu_s")
+    facts["rate"] = ours_rate
+    facts["p99_half"] = med("boardcast", "latency_half", "median_p99_ms")
+    facts["half_rate"] = med("boardcast", "latency_half", "median_offered_per_s")
+    facts["kib"] = ours.get("idle", {}).get("kib_per_conn", math.nan)
+    facts["idle_n"] = ours.get("idle", {}).get("sockets", 0)
+    facts["vs"] = {}
+    ratio_rows = []
+    for key, label in (
+        ("naive", "naive FastAPI"),
+        ("python-socketio", "python-socketio"),
+        ("node-socketio", "Node socket.io"),
+    ):
+        r_tp = ratio(ours_rate, med(key))
+        r_cpu = ratio(ours_cpu, med(key, field="median_delivered_per_cpu_s"))
+        facts["vs"][key] = (r_tp, r_cpu)
+        ratio_rows.append([label, _n(r_tp, ".1f", "x"), _n(r_cpu, ".1f", "x")])
+    doc.add("**Ratios** (our gateway, Redis path, ÷ the peer, medians of the same run):", "")
+    doc.table(["peer", "delivered msg/s", "per server CPU-second (per core)"], ratio_rows)
+    amqp = systems.get("boardcast-amqp", {}).get("room", {})
+    if "throughput" in amqp:
+        doc.add(
+            f"Through RabbitMQ (exchange → gateway ingest → Redis → sockets) the same gateway delivered "
+            f"{_n(amqp['throughput']['median_delivered_per_s'])} msg/s; p99 at half that rate "
+            f"{_n(amqp['latency_half']['median_p99_ms'], '.1f')} ms. The ingest adds a broker hop and a "
+            "validating decode per event, not per socket, so the fan-out rate stays the same order.",
+            "",
+        )
+    bound = []
+    for key, s in systems.items():
+        tp = s.get("room", {}).get("throughput")
+        if tp:
+            bound.append(
+                f"{s['label']}: server {tp['median_server_cores']:.2f} cores, generator "
+                f"{tp['median_loadgen_cores']:.2f} cores"
+            )
+    if bound:
+        doc.add(
+            "**What bounded the numbers.** All servers are single processes (one core at most). During the "
+            "throughput runs: "
+            + "; ".join(bound)
+            + ". A server near 1.0 core is CPU-bound; one well below it "
+            "while the generator plus the server use close to the machine's 2 cores means the box, not the "
+            "server, was the limit (the per-CPU-second column corrects for that). The generator stays below one "
+            "core, so it is not the bottleneck of any system but it does share the machine with it.",
+            "",
+        )
+    return facts
+
+
+def _tasks(doc: Doc, out: Path, tasks: dict[str, Any]) -> dict[str, Any]:
+    doc.add("## 2. tasks-api writes with the outbox (issue 3)", "")
+    if "error" in tasks:
+        doc.add(f"Failed in this run: `{_short(tasks['error'], 400)}`", "")
+        return {}
+    doc.add(
+        f"**Method.** Two tasks-api processes (`python -m tasks_api`, production settings) on two fresh "
+        "PostgreSQL databases, identical except `BOARDCAST_RELAY_ENABLED`, take turns under the same load: "
+        f"{tasks['concurrency']} concurrent clients (`bench/src/bench/httpload.py`, aiohttp, its own process) "
+        f"flip task statuses with `PATCH /api/tasks/{{id}}/status` for {tasks['duration_s']:.0f} s per run, "
+        "each client on its own tasks spread over 8 projects. Every 2xx is a committed write plus its outbox "
+        "event. After each relay-on run the harness waits until no outbox row is pending and counts the "
+        "messages in a queue bound to the run's exchange: every write must be there.",
+        "",
+    )
+    on, off = tasks["relay_on"], tasks["relay_off"]
+    rows = []
+    for label, c in (("relay on (publishing)", on), ("relay off", off)):
+        rows.append(
+            [
+                label,
+                _n(c["median_writes_per_s"]) + _range(c["runs"], "writes_per_s"),
+                _n(c["median_p50_ms"], ".1f"),
+                _n(c["median_p99_ms"], ".1f"),
+                _n(c["median_server_cores"], ".2f"),
+                _n(c["median_loadgen_cores"], ".2f"),
+            ]
+        )
+    doc.table(["configuration", "writes/s", "p50 ms", "p99 ms", "tasks-api cores", "generator cores"], rows)
+    delivered = ", ".join(f"{r['events_delivered']}/{r['writes']}" for r in on["runs"])
+    doc.add(
+        f"Outbox cost: {_n(tasks['outbox_cost'] * 100, '.1f', '%')} of throughput. Events delivered to the "
+        f"queue per relay-on run (delivered/writes): {delivered} — "
+        + ("all delivered." if tasks["all_delivered"] else "**some missing**."),
+        "",
+    )
+    _chart(doc, out, "tasks-api writes", lambda d: charts.tasks_writes(tasks, d))
+    return {"rate": on["median_writes_per_s"], "cost": tasks["outbox_cost"], "all": tasks["all_delivered"]}
+
+
+def _cache(doc: Doc, out: Path, cache: dict[str, Any]) -> dict[str, Any]:
+    doc.add("## 3. Cache staleness window (issue 5)", "")
+    if "error" in cache:
+        doc.add(f"Failed in this run: `{_short(cache['error'], 400)}`", "")
+        return {}
+    doc.add(
+        "**Method.** The stack as processes (tasks-api on a fresh database, RabbitMQ, cache-invalidator, "
+        f"Redis). {cache['samples_n']} times, one after the other: read the workload (fills the cache key), "
+        "check the key exists, change a task in a way that changes the figure (`PATCH /api/tasks/{id}` "
+        "`estimate_hours`), and poll Redis for the key every 0.5 ms. The window is reported from the moment the "
+        "PATCH was sent (an upper bound: the commit happens inside the request) and from its response.",
+        "",
+    )
+    rows = [
+        [label, _n(cache[k]["p50"], ".1f"), _n(cache[k]["p99"], ".1f"), _n(cache[k]["max"], ".1f")]
+        for k, label in (("from_request_ms", "from PATCH sent"), ("from_response_ms", "from PATCH answered"))
+    ]
+    doc.table(["window", "p50 ms", "p99 ms", "max ms"], rows)
+    if cache.get("not_invalidated"):
+        doc.add(f"**{cache['not_invalidated']} changes left their key in place** within the timeout.", "")
+    _chart(doc, out, "cache staleness", lambda d: charts.cache_staleness(cache, d))
+    return {"p99": cache["from_request_ms"]["p99"], "missed": cache.get("not_invalidated", 0)}
+
+
+def _summary(doc: Doc, g: dict[str, Any], t: dict[str, Any], c: dict[str, Any]) -> None:
+    rows = []
+
+    def ok(value: float, good: Callable[[float], bool]) -> bool | None:
+        return None if value is None or math.isnan(value) else good(value)
+
+    if g:
+        rows.append(
+            [
+                "gateway delivered msg/s, one process",
+                "≥ 100,000",
+                _n(g["rate"]),
+                _verdict(ok(g["rate"], lambda v: v >= 100_000)),
+            ]
+        )
+        rows.append(
+            [
+                "gateway fan-out p99 at half that rate",
+                "< 10 ms",
+                f"{_n(g['p99_half'], '.1f')} ms at {_n(g['half_rate'])}/s",
+                _verdict(ok(g["p99_half"], lambda v: v < 10)),
+            ]
+        )
+        rows.append(
+            [
+                f"RSS per idle connection ({g['idle_n']:,} connections)",
+                "≤ 16 KiB",
+                _n(g["kib"], ".1f", " KiB"),
+                _verdict(ok(g["kib"], lambda v: v <= 16)),
+            ]
+        )
+        for key, label, goal in (
+            ("naive", "vs naive FastAPI", 10),
+            ("python-socketio", "vs python-socketio", 3),
+        ):
+            r_tp, r_cpu = g["vs"].get(key, (math.nan, math.nan))
+            rows.append(
+                [
+                    label + " (throughput; per core)",
+                    f"≥ {goal}x",
+                    f"{_n(r_tp, '.1f', 'x')}; {_n(r_cpu, '.1f', 'x')}",
+                    _verdict(ok(r_tp, lambda v, goal=goal: v >= goal)),
+                ]
+            )
+        r_tp, r_cpu = g["vs"].get("node-socketio", (math.nan, math.nan))
+        rows.append(
+            [
+                "vs Node socket.io (throughput; per core)",
+                "report",
+                f"{_n(r_tp, '.1f', 'x')}; {_n(r_cpu, '.1f', 'x')}",
+                "",
+            ]
+        )
+    if t:
+        rows.append(
+            [
+                "tasks-api writes/s with outbox + relay",
+                "≥ 400",
+                _n(t["rate"]),
+                _verdict(ok(t["rate"], lambda v: v >= 400)),
+            ]
+        )
+        rows.append(
+            [
+                "outbox cost",
+                "≤ 15%",
+                _n(t["cost"] * 100, ".1f", "%"),
+                _verdict(ok(t["cost"], lambda v: v <= 0.15)),
+            ]
+        )
+        rows.append(["every event delivered", "all", "all" if t["all"] else "missing", _verdict(t["all"])])
+    if c:
+        rows.append(
+            [
+                "cache staleness p99 (from PATCH sent)",
+                "< 50 ms",
+                _n(c["p99"], ".1f", " ms"),
+                _verdict(ok(c["p99"], lambda v: v < 50)),
+            ]
+        )
+    if rows:
+        doc.add("## Summary", "")
+        doc.table(["what", "goal", "measured (median)", ""], rows)
+
+
+def write(results: dict[str, Any], out: Path) -> None:
+    (out.parent / "benchmarks").mkdir(parents=True, exist_ok=True)
+    head, body = Doc(), Doc()
+    _header(head, results)
+    g = _gateway(body, out, results["gateway"]) if "gateway" in results else {}
+    t = _tasks(body, out, results["tasks"]) if "tasks" in results else {}
+    c = _cache(body, out, results["cache"]) if "cache" in results else {}
+    summary = Doc()
+    _summary(summary, g, t, c)
+    durations = results.get("durations_s", {})
+    if durations:
+        body.add(
+            "Time per benchmark in this run: "
+            + ", ".join(f"{k} {v:.0f} s" for k, v in durations.items())
+            + ".",
+            "",
+        )
+    out.write_text("\n".join(head.lines + summary.lines + body.lines).rstrip() + "\n")

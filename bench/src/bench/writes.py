@@ -1,0 +1,137 @@
+"""Benchmark 2 (issue 3): tasks-api writes/s on PostgreSQL with the outbox relay publishing vs switched off.
+
+Two tasks-api processes on two fresh databases, identical but for BOARDCAST_RELAY_ENABLED, take turns under
+the same load (``bench.httpload``: concurrent PATCH /api/tasks/{id}/status). After each relay-on run the
+harness waits for the outbox to drain and counts the events that reached a queue bound to the run's exchange:
+every committed write must be there exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bench.procs import cpu_share
+from bench.profile import Profile
+from bench.stack import Client, EventCounter, Names, TasksApi
+from bench.stats import median, percentile
+
+Log = Callable[[str], None]
+PROJECTS = 8
+TASKS_PER_PROJECT = 8
+
+
+async def _prepare(api: TasksApi) -> Client:
+    client = Client(api.base)
+    await client.register()
+    client.tasks = []  # type: ignore[attr-defined]
+    for p in range(PROJECTS):
+        pid = await client.project(f"bench {p}")
+        for _ in range(TASKS_PER_PROJECT):
+            client.tasks.append((await client.task(pid))["id"])  # type: ignore[attr-defined]
+    return client
+
+
+async def _load(api: TasksApi, client: Client, profile: Profile) -> dict[str, Any]:
+    assert api.proc is not None
+    config = {
+        "base": api.base,
+        "token": client.token,
+        "tasks": client.tasks,  # type: ignore[attr-defined]
+        "duration": profile.tasks_s,
+        "concurrency": profile.tasks_concurrency,
+    }
+    rows0 = await api.outbox_rows()
+    cpu0 = api.proc.cpu()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.httpload", json.dumps(config), stdout=asyncio.subprocess.PIPE
+    )
+    stdout, _ = await proc.communicate()
+    cpu1 = api.proc.cpu()
+    out = json.loads(stdout)
+    lat = out["lat_ms"]
+    return {
+        "writes": out["ok"],
+        "errors": out["errors"],
+        "writes_per_s": out["ok"] / out["elapsed_s"],
+        "p50_ms": percentile(lat, 50),
+        "p99_ms": percentile(lat, 99),
+        "server_cores": cpu_share(cpu0, cpu1),
+        "loadgen_cores": out["cpu_s"] / out["elapsed_s"],
+        "outbox_rows_written": (await api.outbox_rows()) - rows0,
+    }
+
+
+async def _drain(api: TasksApi, timeout: float = 60.0) -> float:
+    """Seconds until the outbox has no pending row; raises if it does not drain in ``timeout``."""
+    started = time.monotonic()
+    while await api.pending_outbox() > 0:
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(f"outbox did not drain in {timeout}s")
+        await asyncio.sleep(0.05)
+    return time.monotonic() - started
+
+
+async def run(profile: Profile, redis_url: str, log: Log) -> dict[str, Any]:
+    names = Names(redis_url)
+    on = TasksApi(names, "relay_on", relay_enabled="true")
+    off = TasksApi(names, "relay_off", relay_enabled="false")
+    counter = EventCounter(names.exchange)
+    clients: list[Client] = []
+    try:
+        await asyncio.gather(on.start(), off.start())
+        await counter.start()
+        clients = [await _prepare(on), await _prepare(off)]
+        await _drain(on)
+        log(
+            f"tasks-api: {PROJECTS * TASKS_PER_PROJECT} tasks in {PROJECTS} projects on each of two fresh databases"
+        )
+        runs: dict[str, list[dict[str, Any]]] = {"relay_on": [], "relay_off": []}
+        for i in range(profile.reps):
+            for api, client in ((on, clients[0]), (off, clients[1])):
+                before = await counter.count() if api is on else 0
+                result = await _load(api, client, profile)
+                if api is on:
+                    result["drain_s"] = await _drain(on)
+                    await asyncio.sleep(0.2)  # the confirm precedes the queue count by a hair
+                    result["events_delivered"] = (await counter.count()) - before
+                    result["all_delivered"] = result["events_delivered"] == result["writes"]
+                else:
+                    result["pending_after"] = await off.pending_outbox()
+                runs[api.label].append(result)
+                log(
+                    f"  {api.label} run {i + 1}: {result['writes_per_s']:.0f} writes/s, p50 {result['p50_ms']:.1f} ms, "
+                    f"p99 {result['p99_ms']:.1f} ms, server {result['server_cores']:.2f} cores, load generator "
+                    f"{result['loadgen_cores']:.2f} cores, errors {result['errors']}"
+                    + (
+                        f", events delivered {result['events_delivered']}/{result['writes']}"
+                        if api is on
+                        else ""
+                    )
+                )
+        keys = ("writes_per_s", "p50_ms", "p99_ms", "server_cores", "loadgen_cores")
+        summary: dict[str, Any] = {"concurrency": profile.tasks_concurrency, "duration_s": profile.tasks_s}
+        for label, rs in runs.items():
+            summary[label] = {"runs": rs, **{f"median_{k}": median([r[k] for r in rs]) for k in keys}}
+        on_rate, off_rate = (
+            summary["relay_on"]["median_writes_per_s"],
+            summary["relay_off"]["median_writes_per_s"],
+        )
+        summary["outbox_cost"] = 1 - on_rate / off_rate if off_rate else float("nan")
+        summary["all_delivered"] = all(r["all_delivered"] for r in runs["relay_on"])
+        return summary
+    except Exception as exc:
+        log(f"  FAILED: {exc!r}")
+        return {"error": repr(exc)}
+    finally:
+        for client in clients:
+            await client.aclose()
+        for closer in (counter.stop(), on.stop(), off.stop()):
+            try:
+                await closer
+            except Exception as exc:
+                log(f"  cleanup: {exc!r}")
