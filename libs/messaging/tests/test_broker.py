@@ -368,3 +368,42 @@ async def test_parked_messages_can_be_replayed(make_broker: Any, queue_name: Any
     assert handled[0].attempt == 1
     assert handled[0].routing_key == routing_key_for(event)
     assert await broker.parked(q) == []
+
+
+async def test_publish_after_stop_raises(make_broker: Any, queue_name: Any) -> None:
+    broker = await make_broker()
+    await broker.consume(ConsumerSpec(queue_name(), ["#"]), Recorder())
+    await broker.publisher.publish_event(make_event())
+    await broker.stop()
+    assert not await broker.ready()
+    with pytest.raises(PublishError):
+        await broker.publisher.publish_event(make_event())
+
+
+async def test_prefetch_bounds_concurrent_handlers(make_broker: Any, queue_name: Any) -> None:
+    broker = await make_broker()
+    in_flight, peak = 0, 0
+    release = asyncio.Event()
+
+    async def handler(d: Delivery) -> None:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await release.wait()
+        in_flight -= 1
+
+    await broker.consume(ConsumerSpec(queue_name(), ["project.#"], prefetch=3), handler)
+    for i in range(6):
+        await broker.publisher.publish_event(make_event(seq=i + 1))
+
+    async def three_at_once() -> bool:
+        return in_flight == 3
+
+    await eventually(three_at_once, what="prefetch=3 handlers run side by side")
+    release.set()
+
+    async def drained() -> bool:
+        return in_flight == 0
+
+    await eventually(drained)
+    assert peak == 3

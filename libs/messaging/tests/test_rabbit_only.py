@@ -227,3 +227,21 @@ async def test_watchdog_resubscribes_after_a_broker_side_cancel(
         return event.event_id in seen
 
     await eventually(consumed, timeout=5)
+
+
+async def test_nacked_publish_raises(make_rabbit: Any, queue_name: Any, exchange: str) -> None:
+    """A queue that refuses what it cannot hold makes RabbitMQ nack the publish: PublishError, not silence."""
+    broker = await make_rabbit()
+    q = queue_name("full")
+    broker.declared_queues.add(q)
+    channel = await broker._connection.channel()
+    try:
+        declared = await channel.declare_queue(
+            q, durable=True, arguments={"x-max-length": 1, "x-overflow": "reject-publish"}
+        )
+        await declared.bind(exchange, "project.#")
+    finally:
+        await channel.close()
+    await broker.publisher.publish_event(make_event(seq=1))
+    with pytest.raises(PublishError, match="nack"):
+        await broker.publisher.publish_event(make_event(seq=2))
