@@ -142,10 +142,10 @@ async def services(cfg: DevConfig) -> AsyncIterator[tuple[Any, Any]]:
 
 def show_logins(cfg: DevConfig, logins: Any) -> None:
     table = Table(title="demo logins")
-    for column in ("email", "password", "role"):
+    for column in ("name", "email", "password", "role"):
         table.add_column(column)
     for login in logins:
-        table.add_row(login.email, login.password, "admin" if login.is_admin else "user")
+        table.add_row(login.name, login.email, login.password, login.role)
     console.print(table)
 
 
