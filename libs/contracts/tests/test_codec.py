@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from .strategies import event, events, events_of, task
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _decode_or_refuse(raw: bytes | str) -> None:
@@ -34,7 +34,7 @@ def _decode_or_refuse(raw: bytes | str) -> None:
 
 
 @pytest.mark.parametrize("event_type", sorted(EVENT_MODELS))
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(data=st.data())
 def test_every_type_round_trips(event_type: str, data: st.DataObject) -> None:
     event = data.draw(events_of(event_type))

@@ -161,7 +161,7 @@ def test_decode_event_reads_messages_of_every_committed_version(
 ) -> None:
     """Random messages valid against a committed schema (any version) decode with the current code."""
 
-    @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(from_schema(schema))
     def reads(doc: dict[str, Any]) -> None:
         event = decode_event(json.dumps(doc))

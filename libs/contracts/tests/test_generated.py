@@ -123,7 +123,7 @@ def test_committed_schemas_are_valid_draft7(event_type: str) -> None:
 SCHEMAS = {t: json.loads((VERSION_DIR / f"{t}.json").read_text()) for t in EVENT_MODELS}
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(events)
 def test_encoded_events_validate_against_their_committed_schema(event: ProjectEvent | AccountEvent) -> None:
     doc = json.loads(encode_event(event))

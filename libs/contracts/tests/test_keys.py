@@ -124,7 +124,7 @@ def test_non_task_events_touch_nothing(event_type: str, data: dict[str, object])
     assert affected_cache_keys(event(event_type, A, data)) == set()
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(events)
 def test_keys_only_ever_name_the_events_own_project(ev: ProjectEvent | AccountEvent) -> None:
     keys = affected_cache_keys(ev)
