@@ -197,3 +197,13 @@ def test_asyncapi_describes_the_exchange_channels_and_services() -> None:
         "actor_id",
         "data",
     }
+
+
+def test_asyncapi_is_a_valid_asyncapi_3_document() -> None:
+    spec = json.loads((Path(__file__).parent / "data" / "asyncapi-3.0.0.schema.json").read_text())
+    validator = jsonschema.Draft7Validator(spec)
+    errors = [f"{list(e.absolute_path)}: {e.message[:200]}" for e in validator.iter_errors(DOC)]
+    assert errors == []
+    bad_op = {"action": "publish", "channel": {"$ref": "#/channels/projectEvents"}}  # 2.x wording
+    broken = {**DOC, "operations": {"x": bad_op}}
+    assert list(validator.iter_errors(broken)), "the AsyncAPI schema must be able to refuse a document"
