@@ -52,6 +52,8 @@ class Gateway:
         self._per_user: Counter[str] = Counter()
         self._server: Server | None = None
         self._consumer: ConsumerHandle | None = None
+        self._broker_started = False
+        self._port = 0
         self._tasks: list[asyncio.Task[None]] = []
         self.draining = False
         self.ingest: Ingest | None = None
@@ -92,10 +94,14 @@ class Gateway:
                 self._broker = create_broker(
                     s.amqp_url, exchange=s.exchange, service=f"gateway-ws {s.instance}"
                 )
-                await self._broker.start()
-            self._consumer = await self._broker.consume(
-                ingest_spec(s.ingest_queue, s.ingest_prefetch), self.ingest.handle
-            )
+            else:
+                self._broker_started = True  # passed in: its owner starts and stops it
+            try:
+                await self._start_ingest()
+            except Exception as exc:
+                # Serve what Redis already holds; /readyz says "broker" until the ingest is up.
+                log.warning("ingest_not_started", error=f"{type(exc).__name__}: {exc}")
+                self._tasks.append(asyncio.create_task(self._retry_ingest(), name="gateway-ingest-start"))
         edge = Edge(
             s, TokenVerifier(s.jwt_secret, s.jwt_algorithm), self.metrics, self._readiness, self._counts
         )
@@ -115,13 +121,34 @@ class Gateway:
             server_header=None,
         )
         self._tasks.append(asyncio.create_task(self._presence_loop(), name="gateway-presence"))
-        log.info("gateway_started", instance=s.instance, port=self.port)
+        log.info("gateway_started", instance=s.instance, port=self.port)  # also records the port
+
+    async def _start_ingest(self) -> None:
+        assert self._broker is not None and self.ingest is not None
+        if not self._broker_started:
+            await self._broker.start()
+            self._broker_started = True
+        spec = ingest_spec(self.settings.ingest_queue, self.settings.ingest_prefetch)
+        self._consumer = await self._broker.consume(spec, self.ingest.handle)
+
+    async def _retry_ingest(self) -> None:
+        delay = 0.5
+        while self._consumer is None:
+            await asyncio.sleep(delay)
+            try:
+                await self._start_ingest()
+                log.info("ingest_started")
+            except Exception as exc:
+                log.warning("ingest_not_started", error=f"{type(exc).__name__}: {exc}")
+                delay = min(delay * 2, 10.0)
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "start() first"
-        sock = next(iter(self._server.sockets))
-        return int(sock.getsockname()[1])
+        """The bound port (useful with port 0); kept after stop for logs and tests."""
+        if self._server is not None and self._server.sockets:
+            self._port = int(next(iter(self._server.sockets)).getsockname()[1])
+        assert self._port, "start() first"
+        return self._port
 
     @property
     def url(self) -> str:
@@ -171,7 +198,7 @@ class Gateway:
             if closer is not None:
                 with contextlib.suppress(Exception):
                     await closer()
-        if self._owns_broker and self._broker is not None:
+        if self._owns_broker and self._broker is not None and self._broker_started:
             with contextlib.suppress(Exception):
                 await self._broker.stop()
         if self._owns_redis and self._redis is not None:
@@ -226,7 +253,8 @@ class Gateway:
             problems.append("redis pub/sub")
         if self.settings.ingest_enabled:
             try:
-                ok = self._broker is not None and await asyncio.wait_for(self._broker.ready(), 1.0)
+                ok = self._consumer is not None and self._broker is not None
+                ok = ok and await asyncio.wait_for(self._broker.ready(), 1.0)  # type: ignore[union-attr]
             except Exception:
                 ok = False
             if not ok:
