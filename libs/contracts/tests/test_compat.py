@@ -130,6 +130,13 @@ def test_a_real_schema_change_is_caught_through_refs() -> None:
     assert breaking_changes(before, after) == ["data.task.estimate_hours: field removed or renamed"]
 
 
+def test_a_recursive_schema_is_refused_not_looped_over() -> None:
+    recursive = {"type": "object", "properties": {"next": {"$ref": "#/$defs/N"}}}
+    node = {"$defs": {"N": recursive}, "$ref": "#/$defs/N"}
+    with pytest.raises(ValueError, match="recursive"):
+        breaking_changes(node, node)
+
+
 # ---- the committed versions ----
 
 ROOT = find_root()

@@ -24,6 +24,7 @@ _UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxPro
 # Any new or changed value of these may refuse a value the old schema took.
 _EXACT = ("format", "pattern", "multipleOf", "uniqueItems")
 _TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
+_MAX_DEPTH = 32  # event payloads nest a few levels; deeper means a recursive model, which this does not walk
 
 
 def _resolve(node: Schema, root: Schema) -> Schema:
@@ -115,6 +116,8 @@ def _tightened(old: Schema, new: Schema) -> list[str]:
 
 
 def _compare(old: Schema, new: Schema, old_root: Schema, new_root: Schema, path: str, out: list[str]) -> None:
+    if path.count(".") + path.count("[]") > _MAX_DEPTH:
+        raise ValueError(f"schema nests over {_MAX_DEPTH} levels at {path}: recursive models unsupported")
     new_alts = _alternatives(new, new_root)
     label = path or "(root)"
     for old_alt in _alternatives(old, old_root):
