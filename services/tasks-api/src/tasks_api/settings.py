@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
-
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated, Literal
 
 from boardcast_contracts import EXCHANGE
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-please"
 _PLACEHOLDERS = ("change-me", "changeme", "changethis", "secret", "placeholder", "dev-only", "example")
@@ -32,7 +31,7 @@ class Settings(BaseSettings):
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     token_ttl_seconds: int = Field(default=3600, ge=30)
     public_ws_url: str | None = None
-    allowed_origins: list[str] = Field(default_factory=list)
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     web_dir: Path | None = None
 
     relay_enabled: bool = True
@@ -48,6 +47,19 @@ class Settings(BaseSettings):
     # Password hashing cost (argon2id); tests lower it, production keeps the library defaults.
     argon2_time_cost: int = Field(default=2, ge=1)
     argon2_memory_kib: int = Field(default=19456, ge=64)
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # BOARDCAST_ALLOWED_ORIGINS is comma-separated (as in SPEC §2); a JSON list is accepted too.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [o.strip().rstrip("/") for o in text.split(",") if o.strip()]
+        return value
 
     @property
     def is_dev(self) -> bool:
@@ -67,7 +79,9 @@ class Settings(BaseSettings):
                     "(allowed only with BOARDCAST_ENV=dev)"
                 )
             if not self.amqp_url:
-                raise SettingsError("BOARDCAST_AMQP_URL is unset (the embedded bus is only for BOARDCAST_ENV=dev)")
+                raise SettingsError(
+                    "BOARDCAST_AMQP_URL is unset (the embedded bus is only for BOARDCAST_ENV=dev)"
+                )
             if not self.redis_url:
                 raise SettingsError(
                     "BOARDCAST_REDIS_URL is unset (the embedded store is only for BOARDCAST_ENV=dev)"
@@ -80,10 +94,13 @@ def load_settings(**overrides: object) -> Settings:
     import sys
 
     from pydantic import ValidationError
+    from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
 
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except SettingsError as exc:
+        sys.exit(f"tasks-api: bad setting: {exc}")
+    except PydanticSettingsError as exc:
         sys.exit(f"tasks-api: bad setting: {exc}")
     except ValidationError as exc:
         first = exc.errors()[0]
