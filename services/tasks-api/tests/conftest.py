@@ -1,4 +1,4 @@
-"""Fixtures: a migrated SQLite template copied per test, the app on in-process broker and fakeredis, helpers."""
+"""Fixtures: a migrated SQLite template copied per test; the app on the in-process bus and fakeredis."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from fakeredis import FakeAsyncRedis
-
 from boardcast_contracts import AccountEvent, ProjectEvent
 from boardcast_messaging import ConsumerSpec, Delivery, InMemoryBroker
 from boardcast_testkit import unique
+from fakeredis import FakeAsyncRedis
 from tasks_api import Settings, create_app
 from tasks_api.migrate import upgrade
 
@@ -61,7 +60,9 @@ class Recorder:
         self.events.append(delivery.event)
 
     def of_project(self, project_id: str | uuid.UUID) -> list[ProjectEvent]:
-        return [e for e in self.events if isinstance(e, ProjectEvent) and str(e.project_id) == str(project_id)]
+        return [
+            e for e in self.events if isinstance(e, ProjectEvent) and str(e.project_id) == str(project_id)
+        ]
 
     def types(self, project_id: str | uuid.UUID) -> list[str]:
         return [e.type for e in self.of_project(project_id)]  # type: ignore[attr-defined]
@@ -76,7 +77,9 @@ class Api:
     async def user(self, name: str | None = None) -> dict[str, Any]:
         name = name or unique("user")
         email = f"{name}@example.com"
-        r = await self.client.post("/api/auth/register", json={"email": email, "name": name, "password": "pw-12345678"})
+        r = await self.client.post(
+            "/api/auth/register", json={"email": email, "name": name, "password": "pw-12345678"}
+        )
         assert r.status_code == 201, r.text
         user = r.json()
         r = await self.client.post("/api/auth/login", json={"email": email, "password": "pw-12345678"})
@@ -89,7 +92,9 @@ class Api:
         assert r.status_code == 201, r.text
         return r.json()
 
-    async def add(self, owner: dict[str, Any], project: dict[str, Any], user: dict[str, Any], role: str) -> None:
+    async def add(
+        self, owner: dict[str, Any], project: dict[str, Any], user: dict[str, Any], role: str
+    ) -> None:
         r = await self.client.post(
             f"/api/projects/{project['id']}/members",
             json={"user_id": user["id"], "role": role},
@@ -115,12 +120,12 @@ class Harness:
     settings: Settings
 
 
-async def start_harness(settings: Settings) -> AsyncIterator[Harness]:
+async def start_harness(settings: Settings, redis: Any = None) -> AsyncIterator[Harness]:
     broker = InMemoryBroker(settings.exchange)
     await broker.start()
     recorder = Recorder()
     handle = await broker.consume(ConsumerSpec(queue=unique("q"), bindings=["#"]), recorder.handle)
-    redis = FakeAsyncRedis()
+    redis = redis if redis is not None else FakeAsyncRedis()
     app = create_app(settings, broker=broker, redis=redis)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
@@ -134,3 +139,44 @@ async def start_harness(settings: Settings) -> AsyncIterator[Harness]:
 async def h(sqlite_url: str) -> AsyncIterator[Harness]:
     async for harness in start_harness(make_settings(sqlite_url)):
         yield harness
+
+
+async def make_admin(h: Harness, user: dict[str, Any]) -> None:
+    """Promote a user the way `boardcast admin create` does (there is no API for the first admin)."""
+    from tasks_api.accounts_admin import grant_admin
+    from tasks_api.db.models import User
+
+    services = h.app.state.services
+    async with services.sessions() as session:
+        row = await session.get(User, uuid.UUID(user["id"]))
+        tx = services.tx(session)
+        await grant_admin(tx, row)
+        await tx.commit()
+
+
+@pytest.fixture
+async def h_redis_down(sqlite_url: str, free_port: Any) -> AsyncIterator[Harness]:
+    """The app with a Redis client pointing at a closed port."""
+    from redis.asyncio import Redis
+
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    dead = Redis(
+        host="127.0.0.1",
+        port=free_port(),
+        socket_timeout=0.3,
+        socket_connect_timeout=0.3,
+        retry=Retry(NoBackoff(), 0),
+    )
+    async for harness in start_harness(make_settings(sqlite_url), redis=dead):
+        yield harness
+    await dead.aclose()
+
+
+@pytest.fixture
+def promote(h: Harness) -> Any:
+    async def run(user: dict[str, Any]) -> None:
+        await make_admin(h, user)
+
+    return run

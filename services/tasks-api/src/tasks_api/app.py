@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import structlog
+from boardcast_messaging import Broker, create_broker
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
-from boardcast_messaging import Broker, create_broker
 from tasks_api.api import accounts, errors, ops, projects, reports, tasks
 from tasks_api.api.deps import Services
 from tasks_api.cache import RowCache
@@ -27,14 +29,19 @@ log = structlog.get_logger("tasks_api")
 
 def _redis_from(settings: Settings) -> Redis:
     if settings.redis_url:
-        return Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        # Short timeouts and no retries: with Redis down the cache is skipped, the request must not wait.
+        return Redis.from_url(
+            settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+        )
     from fakeredis import FakeAsyncRedis
 
     return FakeAsyncRedis()
 
 
 def _web_dir(settings: Settings) -> Path | None:
-    candidates = [settings.web_dir] if settings.web_dir else [Path.cwd() / "web", Path(__file__).parents[4] / "web"]
+    candidates = (
+        [settings.web_dir] if settings.web_dir else [Path.cwd() / "web", Path(__file__).parents[4] / "web"]
+    )
     for path in candidates:
         if path is not None and path.is_dir() and any(path.iterdir()):
             return path
@@ -51,7 +58,9 @@ def create_app(settings: Settings, *, broker: Broker | None = None, redis: Redis
             await upgrade_async(settings.database_url)
         engine = build_engine(settings.database_url, pool_size=settings.db_pool_size)
         own_broker = broker is None
-        the_broker = broker or create_broker(settings.amqp_url, exchange=settings.exchange, service="tasks-api")
+        the_broker = broker or create_broker(
+            settings.amqp_url, exchange=settings.exchange, service="tasks-api"
+        )
         the_redis = redis if redis is not None else _redis_from(settings)
         if own_broker:
             await the_broker.start()

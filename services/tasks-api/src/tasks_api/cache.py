@@ -9,6 +9,8 @@ fail, aborts the EXEC, or deletes the written value afterwards. Redis being down
 
 from __future__ import annotations
 
+import contextlib
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -23,9 +25,13 @@ _DOWN = (RedisError, OSError, TimeoutError)
 
 
 class RowCache:
-    def __init__(self, redis: Redis | None, ttl_seconds: int) -> None:
+    def __init__(self, redis: Redis | None, ttl_seconds: int, *, retry_after: float = 2.0) -> None:
         self._redis = redis
         self._ttl = ttl_seconds
+        self._retry_after = retry_after
+        self._down_until = (
+            0.0  # after a failure, skip Redis for a moment instead of timing out on each request
+        )
 
     async def read_through(
         self,
@@ -39,7 +45,7 @@ class RowCache:
         """
         if not keys:
             return [], True
-        if self._redis is None:
+        if self._redis is None or time.monotonic() < self._down_until:
             return await load(), False
         try:
             cached: list[Any] = []
@@ -52,9 +58,12 @@ class RowCache:
             return await self._fill(keys, field, load), False
         except _DOWN as exc:
             log.warning("cache_unavailable", error=type(exc).__name__)
+            self._down_until = time.monotonic() + self._retry_after
             return await load(), False
 
-    async def _fill(self, keys: Sequence[str], field: str, load: Callable[[], Awaitable[list[str]]]) -> list[str]:
+    async def _fill(
+        self, keys: Sequence[str], field: str, load: Callable[[], Awaitable[list[str]]]
+    ) -> list[str]:
         assert self._redis is not None
         token_field, token = f"fill:{field}", uuid.uuid4().hex
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -76,8 +85,7 @@ class RowCache:
                 tx.hset(key, field, value)
                 tx.hdel(key, token_field)
                 tx.expire(key, self._ttl)
-            try:
+            # A WatchError means an invalidation raced the read: the value may be stale, so it is not stored.
+            with contextlib.suppress(WatchError):
                 await tx.execute()
-            except WatchError:
-                pass  # an invalidation raced the read: the value may be stale, so it is not stored
         return values

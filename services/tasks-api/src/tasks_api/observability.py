@@ -36,7 +36,9 @@ class Metrics:
             "boardcast_events_published", "Events the broker confirmed", registry=self.registry
         )
         self.publish_failures = Counter(
-            "boardcast_publish_failures", "Publish attempts the broker did not confirm", registry=self.registry
+            "boardcast_publish_failures",
+            "Publish attempts the broker did not confirm",
+            registry=self.registry,
         )
 
 
@@ -55,7 +57,10 @@ def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.JSONRenderer()],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(),
+            ],
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
         )
     )

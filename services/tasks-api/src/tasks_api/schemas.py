@@ -1,4 +1,4 @@
-"""Request and response models of the REST API (SPEC §3); task and comment bodies are the contract payloads."""
+"""Request and response models of the REST API (SPEC §3); tasks and comments are the contract payloads."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
-
 from boardcast_contracts import CommentPayload, Priority, Role, TaskPayload, TaskStatus
 from boardcast_contracts.events import UtcDateTime
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(9000, 12, 31)

@@ -25,7 +25,9 @@ class Caller:
 
 class Passwords:
     def __init__(self, settings: Settings) -> None:
-        self._hasher = PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib)
+        self._hasher = PasswordHasher(
+            time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
+        )
         # Verifying against this keeps a login for an unknown email as slow as one for a known email.
         self._dummy = self._hasher.hash("not-a-real-password")
 

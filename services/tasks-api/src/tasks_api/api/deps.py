@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
+from boardcast_messaging import Broker
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from boardcast_messaging import Broker
 from tasks_api.cache import RowCache
 from tasks_api.domain.errors import Unauthorized
 from tasks_api.domain.rules import parse_if_match

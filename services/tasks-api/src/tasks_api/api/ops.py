@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import generate_latest
@@ -16,6 +17,7 @@ from tasks_api.api.deps import ServicesDep
 from tasks_api.db.models import OutboxRow
 
 router = APIRouter(tags=["ops"])
+log = structlog.get_logger("tasks_api.ops")
 
 
 @router.get("/healthz")
@@ -53,7 +55,9 @@ async def metrics(services: ServicesDep) -> PlainTextResponse:
         async with asyncio.timeout(2.0), services.sessions() as session:
             count, oldest = (
                 await session.execute(
-                    select(func.count(), func.min(OutboxRow.created_at)).where(OutboxRow.published_at.is_(None))
+                    select(func.count(), func.min(OutboxRow.created_at)).where(
+                        OutboxRow.published_at.is_(None)
+                    )
                 )
             ).one()
         services.metrics.outbox_backlog.set(count)
@@ -63,8 +67,8 @@ async def metrics(services: ServicesDep) -> PlainTextResponse:
                 oldest = oldest.replace(tzinfo=UTC)
             age = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
         services.metrics.outbox_oldest_age.set(age)
-    except Exception:  # the database being down must not take /metrics with it
-        pass
+    except Exception as exc:  # the database being down must not take /metrics with it
+        log.warning("outbox_gauges_unavailable", error=type(exc).__name__)
     return PlainTextResponse(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

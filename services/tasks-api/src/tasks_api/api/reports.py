@@ -10,7 +10,15 @@ from fastapi import APIRouter, Query, Response
 
 from tasks_api.api.deps import CallerDep, ServicesDep, SessionDep
 from tasks_api.handlers import audit, reports
-from tasks_api.schemas import AuditPublic, HeatmapOut, SafeStr, SaneDate, SaneDateTime, WeeklyReport, WorkloadRow
+from tasks_api.schemas import (
+    AuditPublic,
+    HeatmapOut,
+    SafeStr,
+    SaneDate,
+    SaneDateTime,
+    WeeklyReport,
+    WorkloadRow,
+)
 
 router = APIRouter(prefix="/api", tags=["reports"])
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import uuid
 
+from boardcast_contracts import CommentPayload, TaskPayload
 from fastapi import APIRouter, Response
 
-from boardcast_contracts import CommentPayload, TaskPayload
 from tasks_api.api.deps import CallerDep, IfMatchDep, SessionDep, TxDep
 from tasks_api.handlers import comments, tasks
 from tasks_api.schemas import AssignIn, CommentIn, StatusChange, TaskConflict, TaskCreate, TaskUpdate
 
 router = APIRouter(prefix="/api", tags=["tasks"])
-_CONFLICT = {409: {"model": TaskConflict, "description": "Stale If-Match version; the body holds the current task"}}
+_CONFLICT = {
+    409: {"model": TaskConflict, "description": "Stale If-Match version; the body holds the current task"}
+}
 
 
 def _etag(response: Response, task: TaskPayload) -> TaskPayload:
@@ -36,21 +38,35 @@ async def create_task(
 
 @router.get("/tasks/{task_id}")
 async def get_task(
-    task_id: uuid.UUID, caller: CallerDep, session: SessionDep, response: Response, include_deleted: bool = False
+    task_id: uuid.UUID,
+    caller: CallerDep,
+    session: SessionDep,
+    response: Response,
+    include_deleted: bool = False,
 ) -> TaskPayload:
     return _etag(response, await tasks.get_task(session, caller.id, task_id, include_deleted))
 
 
 @router.patch("/tasks/{task_id}", responses=_CONFLICT)
 async def update_task(
-    task_id: uuid.UUID, body: TaskUpdate, caller: CallerDep, tx: TxDep, if_match: IfMatchDep, response: Response
+    task_id: uuid.UUID,
+    body: TaskUpdate,
+    caller: CallerDep,
+    tx: TxDep,
+    if_match: IfMatchDep,
+    response: Response,
 ) -> TaskPayload:
     return _etag(response, await tasks.update_task(tx, caller.id, task_id, body, if_match))
 
 
 @router.patch("/tasks/{task_id}/status", responses=_CONFLICT)
 async def change_status(
-    task_id: uuid.UUID, body: StatusChange, caller: CallerDep, tx: TxDep, if_match: IfMatchDep, response: Response
+    task_id: uuid.UUID,
+    body: StatusChange,
+    caller: CallerDep,
+    tx: TxDep,
+    if_match: IfMatchDep,
+    response: Response,
 ) -> TaskPayload:
     task = await tasks.change_status(
         tx, caller.id, task_id, body.status, body.position, body.blocker_reason, if_match
@@ -87,7 +103,9 @@ async def create_comment(task_id: uuid.UUID, body: CommentIn, caller: CallerDep,
 
 
 @router.patch("/comments/{comment_id}")
-async def update_comment(comment_id: uuid.UUID, body: CommentIn, caller: CallerDep, tx: TxDep) -> CommentPayload:
+async def update_comment(
+    comment_id: uuid.UUID, body: CommentIn, caller: CallerDep, tx: TxDep
+) -> CommentPayload:
     return await comments.update_comment(tx, caller.id, comment_id, body.body)
 
 

@@ -82,7 +82,7 @@ class Project(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    # The latest event seq; bumped with UPDATE ... RETURNING in each writing transaction (see outbox/writer.py).
+    # The latest event seq; bumped with UPDATE ... RETURNING in each writing transaction (outbox/tx.py).
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     created_by: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

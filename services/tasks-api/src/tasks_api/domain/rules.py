@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from boardcast_contracts import Role, TaskStatus
+
 from tasks_api.domain.errors import Forbidden, Invalid
 
 STATUS_ORDER: tuple[str, ...] = tuple(s.value for s in TaskStatus)
@@ -63,11 +64,10 @@ def parse_if_match(header: str | None) -> int | None:
     return int(value)
 
 
-
-
 def find_mentions(body: str, members: Iterable[tuple[str, str]]) -> list[str]:
-    """Ids of members whose ``@name`` appears in ``body`` (case-insensitive, longest name first)."""
+    """Ids of members whose ``@name`` appears in ``body`` (case-insensitive; the longest name wins an @)."""
     lowered = body.casefold()
+    taken: set[int] = set()  # positions of @ signs already claimed by a longer name
     found: list[str] = []
     for member_id, name in sorted(members, key=lambda m: -len(m[1])):
         needle = "@" + name.casefold()
@@ -75,7 +75,9 @@ def find_mentions(body: str, members: Iterable[tuple[str, str]]) -> list[str]:
         while start != -1:
             end = start + len(needle)
             # A mention ends at the end of the body or at a character that cannot continue a name.
-            if end == len(lowered) or not (lowered[end].isalnum() or lowered[end] == "_"):
+            at_boundary = end == len(lowered) or not (lowered[end].isalnum() or lowered[end] == "_")
+            if at_boundary and start not in taken:
+                taken.add(start)
                 found.append(member_id)
                 break
             start = lowered.find(needle, start + 1)

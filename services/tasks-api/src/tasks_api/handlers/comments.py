@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from boardcast_contracts import CommentData, CommentDeletedData, CommentPayload, Role
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boardcast_contracts import CommentData, CommentDeletedData, CommentPayload, Role
 from tasks_api.db.models import Comment, Member, Task, User
 from tasks_api.domain.errors import Forbidden, NotFound
 from tasks_api.domain.rules import find_mentions, require_role
@@ -32,12 +32,16 @@ async def _mentions(session: AsyncSession, project_id: uuid.UUID, body: str) -> 
     if "@" not in body:
         return []
     members = await session.execute(
-        select(User.id, User.name).join(Member, Member.user_id == User.id).where(Member.project_id == project_id)
+        select(User.id, User.name)
+        .join(Member, Member.user_id == User.id)
+        .where(Member.project_id == project_id)
     )
-    return find_mentions(body, [(str(i), n) for i, n in members.tuples()])
+    return find_mentions(body, [(str(i), n) for i, n in members])
 
 
-async def list_comments(session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID) -> list[CommentPayload]:
+async def list_comments(
+    session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID
+) -> list[CommentPayload]:
     await _task_and_role(session, user_id, task_id)
     rows = await session.scalars(
         select(Comment).where(Comment.task_id == task_id).order_by(Comment.created_at, Comment.id)
@@ -65,7 +69,9 @@ async def create_comment(tx: Tx, user_id: uuid.UUID, task_id: uuid.UUID, body: s
     return payload
 
 
-async def _load_comment(session: AsyncSession, user_id: uuid.UUID, comment_id: uuid.UUID) -> tuple[Comment, str]:
+async def _load_comment(
+    session: AsyncSession, user_id: uuid.UUID, comment_id: uuid.UUID
+) -> tuple[Comment, str]:
     row = (
         await session.execute(
             select(Comment, Member.role)
@@ -107,4 +113,3 @@ async def delete_comment(tx: Tx, user_id: uuid.UUID, comment_id: uuid.UUID) -> N
         CommentDeletedData(comment_id=comment.id, task_id=comment.task_id),
     )
     await tx.commit()
-

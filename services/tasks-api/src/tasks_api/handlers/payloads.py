@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+from boardcast_contracts import CommentPayload, Priority, TaskPayload, TaskStatus
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from boardcast_contracts import CommentPayload, Priority, TaskPayload, TaskStatus
 from tasks_api.db.models import Comment, Task
 
 _child = aliased(Task)

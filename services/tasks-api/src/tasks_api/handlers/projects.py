@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from boardcast_contracts import MemberAddedData, MemberRemovedData, MemberRoleChangedData, Role
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boardcast_contracts import MemberAddedData, MemberRemovedData, MemberRoleChangedData, Role
 from tasks_api.db.models import Member, Project, User
 from tasks_api.domain.errors import Conflict, Invalid, NotFound
 from tasks_api.domain.rules import require_role
@@ -18,7 +18,11 @@ from tasks_api.schemas import MemberPublic, ProjectCreate, ProjectPublic
 
 def _public(project: Project, role: str) -> ProjectPublic:
     return ProjectPublic(
-        id=project.id, name=project.name, description=project.description, role=Role(role), seq=project.last_seq
+        id=project.id,
+        name=project.name,
+        description=project.description,
+        role=Role(role),
+        seq=project.last_seq,
     )
 
 
@@ -45,7 +49,7 @@ async def list_projects(session: AsyncSession, user_id: uuid.UUID) -> list[Proje
         .where(Member.user_id == user_id)
         .order_by(Project.created_at, Project.id)
     )
-    return [_public(project, role) for project, role in rows.tuples()]
+    return [_public(project, role) for project, role in rows]
 
 
 async def get_project(session: AsyncSession, user_id: uuid.UUID, project_id: uuid.UUID) -> ProjectPublic:
@@ -61,7 +65,9 @@ async def get_project(session: AsyncSession, user_id: uuid.UUID, project_id: uui
     return _public(row[0], row[1])
 
 
-async def list_members(session: AsyncSession, user_id: uuid.UUID, project_id: uuid.UUID) -> list[MemberPublic]:
+async def list_members(
+    session: AsyncSession, user_id: uuid.UUID, project_id: uuid.UUID
+) -> list[MemberPublic]:
     await role_in(session, project_id, user_id)
     rows = await session.execute(
         select(Member.user_id, User.name, User.email, Member.role)
@@ -69,7 +75,7 @@ async def list_members(session: AsyncSession, user_id: uuid.UUID, project_id: uu
         .where(Member.project_id == project_id)
         .order_by(User.name, User.email)
     )
-    return [MemberPublic(user_id=u, name=n, email=e, role=Role(r)) for u, n, e, r in rows.tuples()]
+    return [MemberPublic(user_id=u, name=n, email=e, role=Role(r)) for u, n, e, r in rows]
 
 
 async def _owner_count(session: AsyncSession, project_id: uuid.UUID) -> int:
@@ -82,7 +88,9 @@ async def _owner_count(session: AsyncSession, project_id: uuid.UUID) -> int:
     return len(owners.all())
 
 
-async def _member_view(session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID, role: str) -> MemberPublic:
+async def _member_view(
+    session: AsyncSession, project_id: uuid.UUID, user_id: uuid.UUID, role: str
+) -> MemberPublic:
     user = await session.get(User, user_id)
     assert user is not None
     return MemberPublic(user_id=user_id, name=user.name, email=user.email, role=Role(role))
@@ -98,7 +106,14 @@ async def add_member(
     if await session.get(Member, (project_id, user_id)) is not None:
         raise Conflict("already a member")
     session.add(Member(project_id=project_id, user_id=user_id, role=role.value, created_at=tx.now))
-    tx.audit(actor_id, "project.member_add", "project", project_id, "info", after={"user_id": str(user_id), "role": role.value})
+    tx.audit(
+        actor_id,
+        "project.member_add",
+        "project",
+        project_id,
+        "info",
+        after={"user_id": str(user_id), "role": role.value},
+    )
     tx.emit("member_added", project_id, actor_id, MemberAddedData(user_id=user_id, role=role))
     await tx.commit()
     return await _member_view(session, project_id, user_id, role.value)
@@ -132,7 +147,12 @@ async def change_role(
         before={"user_id": str(user_id), "role": previous.value},
         after={"user_id": str(user_id), "role": role.value},
     )
-    tx.emit("member_role_changed", project_id, actor_id, MemberRoleChangedData(user_id=user_id, role=role, previous_role=previous))
+    tx.emit(
+        "member_role_changed",
+        project_id,
+        actor_id,
+        MemberRoleChangedData(user_id=user_id, role=role, previous_role=previous),
+    )
     await tx.commit()
     return await _member_view(tx.session, project_id, user_id, role.value)
 

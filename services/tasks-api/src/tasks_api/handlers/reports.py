@@ -7,11 +7,11 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 
+from boardcast_contracts import TaskStatus
+from boardcast_contracts.keys import heatmap_field, heatmap_key, workload_key
 from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boardcast_contracts import TaskStatus
-from boardcast_contracts.keys import heatmap_field, heatmap_key, workload_key
 from tasks_api.cache import RowCache
 from tasks_api.db.models import Member, Task, User
 from tasks_api.domain.reports import heatmap_days, load_percent, week_window
@@ -46,8 +46,10 @@ async def weekly_report(
         )
         .order_by(Task.due_date, Task.position, Task.id)
     )
-    report = WeeklyReport(week_start=start, completed=[], in_progress=[], blocked=[], overdue=[], next_week=[])
-    for task, count, name in rows.tuples():
+    report = WeeklyReport(
+        week_start=start, completed=[], in_progress=[], blocked=[], overdue=[], next_week=[]
+    )
+    for task, count, name in rows:
         item = ReportItem(**task_payload(task, count).model_dump(), assignee_name=name)
         if task.status == TaskStatus.done:
             report.completed.append(item)
@@ -70,7 +72,7 @@ async def _members(session: AsyncSession, project_id: uuid.UUID) -> list[tuple[u
         .where(Member.project_id == project_id)
         .order_by(User.name, User.id)
     )
-    return list(rows.tuples())
+    return [(u, n) for u, n in rows]
 
 
 async def _workload_rows(
@@ -97,7 +99,7 @@ async def _workload_rows(
     )
     if project_id is not None:
         stmt = stmt.where(Task.project_id == project_id)
-    figures = {a: (int(n), float(h), int(o)) for a, n, h, o in (await session.execute(stmt)).tuples()}
+    figures = {a: (int(n), float(h), int(o)) for a, n, h, o in (await session.execute(stmt))}
     out = []
     for user_id, name in users:
         n, hours, overdue = figures.get(user_id, (0, 0.0, 0))
@@ -164,7 +166,7 @@ async def heatmap(
             .group_by(Task.assignee_id, Task.due_date)
         )
         hours: dict[uuid.UUID, list[float]] = defaultdict(lambda: [0.0] * len(days))
-        for assignee, due, total in rows.tuples():
+        for assignee, due, total in rows:
             if assignee is not None and due is not None:
                 hours[assignee][(due - days[0]).days] = float(total)
         return [json.dumps(hours[u]) for u, _ in users]
@@ -172,5 +174,7 @@ async def heatmap(
     values, hit = await cache.read_through(
         [heatmap_key(project_id, u) for u, _ in users], heatmap_field(days[0], days[-1]), load
     )
-    rows = [HeatmapRow(user_id=u, name=n, hours=json.loads(v)) for (u, n), v in zip(users, values, strict=True)]
+    rows = [
+        HeatmapRow(user_id=u, name=n, hours=json.loads(v)) for (u, n), v in zip(users, values, strict=True)
+    ]
     return HeatmapOut(days=days, rows=rows), hit

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, and_, case, false, func, select, true, update
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
-
 from boardcast_contracts import (
     Role,
     TaskAssignedData,
@@ -19,6 +15,10 @@ from boardcast_contracts import (
     TaskStatusChangedData,
     TaskUpdatedData,
 )
+from sqlalchemy import Select, and_, case, false, func, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
 from tasks_api.db.models import Member, Task
 from tasks_api.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from tasks_api.domain.rules import STATUS_ORDER, apply_status, next_position, require_role
@@ -44,13 +44,13 @@ async def list_tasks(
     if not include_deleted:
         stmt = stmt.where(Task.is_deleted == false())
     rows = await session.execute(stmt.order_by(_STATUS_RANK, Task.position, Task.created_at))
-    return [task_payload(task, count) for task, count in rows.tuples()]
+    return [task_payload(task, count) for task, count in rows]
 
 
 async def _load(
     session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID, *, lock: bool, deleted_ok: bool = False
 ) -> tuple[Task, int, str]:
-    """The task, its live subtask count and the caller's role, in one query (locking the task row to write)."""
+    """The task, its live subtask count and the caller's role in one query (locking the task to write)."""
     stmt = (
         select(Task, subtask_count_expr(), Member.role)
         .join(Member, and_(Member.project_id == Task.project_id, Member.user_id == user_id))
@@ -59,7 +59,7 @@ async def _load(
     )
     if lock:
         stmt = stmt.with_for_update(of=Task)
-    row = (await session.execute(stmt)).tuples().first()
+    row = (await session.execute(stmt)).first()
     if row is None or (row[0].is_deleted and not deleted_ok):
         raise NotFound("task not found")
     return row
@@ -82,7 +82,9 @@ def _check_version(task: Task, count: int, expected: int | None) -> None:
 
 
 async def _check_parent(session: AsyncSession, project_id: uuid.UUID, parent_id: uuid.UUID) -> None:
-    row = (await session.execute(select(Task.project_id, Task.is_deleted).where(Task.id == parent_id))).first()
+    row = (
+        await session.execute(select(Task.project_id, Task.is_deleted).where(Task.id == parent_id))
+    ).first()
     if row is None or row.project_id != project_id or row.is_deleted:
         raise Invalid("parent_id must be a live task of the same project")
 
@@ -216,14 +218,20 @@ async def change_status(
         "task_status_changed",
         task.project_id,
         user_id,
-        TaskStatusChangedData(task=payload, previous_status=previous_status, previous_position=previous_position),
+        TaskStatusChangedData(
+            task=payload, previous_status=previous_status, previous_position=previous_position
+        ),
     )
     await tx.commit()
     return payload
 
 
 async def assign_task(
-    tx: Tx, user_id: uuid.UUID, task_id: uuid.UUID, assignee_id: uuid.UUID | None, expected_version: int | None
+    tx: Tx,
+    user_id: uuid.UUID,
+    task_id: uuid.UUID,
+    assignee_id: uuid.UUID | None,
+    expected_version: int | None,
 ) -> TaskPayload:
     session = tx.session
     task, count, role = await _load(session, user_id, task_id, lock=True)
@@ -238,7 +246,12 @@ async def assign_task(
     task.version += 1
     task.updated_at = tx.now
     payload = task_payload(task, count)
-    tx.emit("task_assigned", task.project_id, user_id, TaskAssignedData(task=payload, previous_assignee_id=previous))
+    tx.emit(
+        "task_assigned",
+        task.project_id,
+        user_id,
+        TaskAssignedData(task=payload, previous_assignee_id=previous),
+    )
     await tx.commit()
     return payload
 
@@ -267,8 +280,8 @@ async def delete_task(tx: Tx, user_id: uuid.UUID, task_id: uuid.UUID) -> None:
         .returning(Task.id, Task.assignee_id)
         .execution_options(synchronize_session=False)
     )
-    rows = result.tuples().all()
-    deleted_ids = [task.id] + sorted(i for i, _ in rows if i != task.id)
+    rows = result.all()
+    deleted_ids = [task.id, *sorted(i for i, _ in rows if i != task.id)]
     assignee_ids = sorted({a for _, a in rows if a is not None})
     tx.audit(
         user_id,
@@ -314,9 +327,9 @@ async def restore_task(tx: Tx, user_id: uuid.UUID, task_id: uuid.UUID) -> TaskPa
         .returning(Task.id, Task.assignee_id)
         .execution_options(synchronize_session=False)
     )
-    rows = result.tuples().all()
+    rows = result.all()
     task, count, _role = await _load(session, user_id, task_id, lock=False)
-    restored_ids = [task.id] + sorted(i for i, _ in rows if i != task.id)
+    restored_ids = [task.id, *sorted(i for i, _ in rows if i != task.id)]
     assignee_ids = sorted({a for _, a in rows if a is not None})
     payload = task_payload(task, count)
     tx.audit(

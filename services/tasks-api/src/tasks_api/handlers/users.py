@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+from boardcast_contracts import AdminChangedData
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boardcast_contracts import AdminChangedData
 from tasks_api.db.models import User
 from tasks_api.domain.errors import Conflict, Forbidden, NotFound, Unauthorized
 from tasks_api.handlers.access import load_user

@@ -20,10 +20,10 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from boardcast_messaging import Publisher, PublishError
 from sqlalchemy import Row, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from boardcast_messaging import Publisher, PublishError
 from tasks_api.db.models import OutboxRow, utcnow
 from tasks_api.observability import Metrics
 
@@ -119,19 +119,30 @@ class Relay:
 
     async def _claim(self, conn: AsyncConnection) -> list[Row[Any]]:
         pending = OutboxRow.published_at.is_(None)
-        columns = (OutboxRow.id, OutboxRow.project_id, OutboxRow.seq, OutboxRow.routing_key, OutboxRow.body, OutboxRow.event_id)
+        columns = (
+            OutboxRow.id,
+            OutboxRow.project_id,
+            OutboxRow.seq,
+            OutboxRow.routing_key,
+            OutboxRow.body,
+            OutboxRow.event_id,
+        )
         account = select(*columns).where(pending, OutboxRow.project_id.is_(None)).order_by(OutboxRow.id)
         project_rows = select(*columns).where(pending, OutboxRow.project_id.is_not(None))
         if self._postgres:
             candidates = (
-                await conn.execute(
-                    select(OutboxRow.project_id)
-                    .where(pending, OutboxRow.project_id.is_not(None))
-                    .group_by(OutboxRow.project_id)
-                    .order_by(text("min(outbox.id)"))
-                    .limit(64)
+                (
+                    await conn.execute(
+                        select(OutboxRow.project_id)
+                        .where(pending, OutboxRow.project_id.is_not(None))
+                        .group_by(OutboxRow.project_id)
+                        .order_by(text("min(outbox.id)"))
+                        .limit(64)
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             claimed: list[uuid.UUID] = []
             if candidates:
                 claimed = list(

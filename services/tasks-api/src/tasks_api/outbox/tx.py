@@ -1,4 +1,4 @@
-"""A unit of work: one session whose commit also writes its events (with the project's next seqs) and audit rows.
+"""A unit of work: a session whose commit also writes its events (with the project's next seqs) and audit.
 
 Seq allocation: ``UPDATE projects SET last_seq = last_seq + n ... RETURNING last_seq`` runs last, just before
 COMMIT. The row lock it takes serializes the writers of one project until they commit, so seq order is commit
@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from boardcast_contracts import EVENT_MODELS, encode_event, routing_key_for
 from pydantic import BaseModel
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boardcast_contracts import EVENT_MODELS, encode_event, routing_key_for
 from tasks_api.db.models import AuditEntry, OutboxRow, Project, utcnow
 
 
@@ -36,7 +36,9 @@ class Tx:
         self._events: list[_Pending] = []
         self.now: datetime = utcnow()
 
-    def emit(self, event_type: str, project_id: uuid.UUID | None, actor_id: uuid.UUID, data: BaseModel) -> None:
+    def emit(
+        self, event_type: str, project_id: uuid.UUID | None, actor_id: uuid.UUID, data: BaseModel
+    ) -> None:
         """Queue an event; it is written to the outbox by ``commit`` in the same transaction as the change."""
         self._events.append(_Pending(event_type, project_id, actor_id, data))
 

@@ -126,7 +126,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name="fk_comments_project_id_projects", ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(["task_id"], ["tasks.id"], name="fk_comments_task_id_tasks", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["task_id"], ["tasks.id"], name="fk_comments_task_id_tasks", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_comments"),
     )
     op.create_index("ix_comments_task_id_created_at", "comments", ["task_id", "created_at"])
