@@ -407,3 +407,20 @@ async def test_prefetch_bounds_concurrent_handlers(make_broker: Any, queue_name:
 
     await eventually(drained)
     assert peak == 3
+
+
+async def test_redeclaring_a_queue_with_other_arguments_is_refused(make_broker: Any, queue_name: Any) -> None:
+    broker = await make_broker()
+    q = queue_name()
+    rec = Recorder()
+    await broker.consume(ConsumerSpec(q, ["project.#"]), rec)
+    with pytest.raises(ValueError, match="other arguments"):
+        await broker.consume(ConsumerSpec(q, ["project.#"], single_active=True), Recorder())
+    assert await broker.ready()  # the refused consumer left nothing half-open behind
+    event = make_event()
+    await broker.publisher.publish_event(event)
+
+    async def first_consumer_unharmed() -> bool:
+        return rec.ids == [event.event_id]
+
+    await eventually(first_consumer_unharmed)

@@ -205,6 +205,9 @@ class InMemoryBroker(EventPublishing):
         queue = self._queues.get(spec.queue)
         if queue is None:
             queue = self._queues[spec.queue] = _Queue(spec.queue, spec.single_active)
+        elif queue.single_active != spec.single_active:
+            # RabbitMQ refuses to re-declare a queue with other arguments; so does the in-process bus.
+            raise ValueError(f"queue {spec.queue!r} exists with other arguments (single_active)")
         queue.bindings.update(spec.bindings)
         consumer = _Consumer(self, queue, spec, handler)
         queue.consumers.append(consumer)

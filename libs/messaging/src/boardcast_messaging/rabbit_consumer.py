@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import aio_pika
+import aiormq
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from aio_pika.exceptions import ChannelInvalidStateError
@@ -98,10 +99,23 @@ class RabbitConsumer:
         self.on_stopped: list[Any] = []
 
     async def start(self, connection: AbstractRobustConnection) -> None:
-        await self._open(connection)
+        try:
+            await self._open(connection)
+        except aiormq.exceptions.ChannelPreconditionFailed as exc:
+            await self._abandon()
+            raise ValueError(f"queue {self.spec.queue!r} exists with other arguments: {exc}") from exc
+        except BaseException:
+            await self._abandon()
+            raise
         ordered = self.spec.single_active or self.spec.retry_in_place
         for i in range(1 if ordered else max(1, self.spec.prefetch)):
             self._workers.append(asyncio.create_task(self._work(), name=f"consume:{self.spec.queue}:{i}"))
+
+    async def _abandon(self) -> None:
+        # Close it ourselves: a robust channel left behind would keep "restoring" a declaration that fails.
+        if self._channel is not None:
+            await quietly(self._channel.close())
+        self._channel, self._tag = None, None
 
     async def restart(self, connection: AbstractRobustConnection) -> None:
         """Open a fresh channel and subscribe again (the watchdog's repair when recovery left us idle)."""
