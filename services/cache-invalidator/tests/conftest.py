@@ -111,27 +111,47 @@ class Running:
     app: FastAPI
     client: httpx.AsyncClient
     settings: Settings
+    manager: LifespanManager
+    stopped: bool = False
+
+    async def stop(self) -> None:
+        """Shut the app down now (before cutting what it is connected to); the fixture's teardown skips it."""
+        await self.client.aclose()
+        if not self.stopped:
+            self.stopped = True
+            await self.manager.__aexit__(None, None, None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _plain_tracebacks() -> None:
+    """structlog's default console renderer draws failures with rich, locals and all: seconds per traceback on
+    this machine, which would slow every retry under test. Plain tracebacks say the same, at once."""
+    import structlog
+
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="%H:%M:%S"),
+            structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
+        ]
+    )
 
 
 @pytest.fixture
 async def run_app() -> AsyncIterator[Callable[..., Any]]:
-    managers: list[LifespanManager] = []
-    clients: list[httpx.AsyncClient] = []
+    started: list[Running] = []
 
     async def start(
         *, queue: str, broker: Broker | None = None, redis: Redis | None = None, **env: Any
     ) -> Running:
-        settings = Settings(env="dev", cache_invalidator_queue=queue, **env)
+        settings = Settings(cache_invalidator_queue=queue, **({"env": "dev"} | env))
         app = create_app(settings, broker=broker, redis=redis)
         manager = LifespanManager(app, startup_timeout=30, shutdown_timeout=30)
         await manager.__aenter__()
-        managers.append(manager)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://ci")
-        clients.append(client)
-        return Running(app, client, settings)
+        started.append(Running(app, client, settings, manager))
+        return started[-1]
 
     yield start
-    for client in clients:
-        await client.aclose()
-    for manager in reversed(managers):
-        await manager.__aexit__(None, None, None)
+    for running in reversed(started):
+        await running.stop()

@@ -141,6 +141,21 @@ def admin_changed(actor: uuid.UUID, user: uuid.UUID, admins: list[uuid.UUID]) ->
     )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _plain_tracebacks() -> None:
+    """structlog's default console renderer draws failures with rich, locals and all: seconds per traceback on
+    this machine, which would slow every retry under test. Plain tracebacks say the same, at once."""
+    import structlog
+
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="%H:%M:%S"),
+            structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
+        ]
+    )
+
+
 @pytest.fixture
 def board() -> Board:
     return Board()
@@ -151,6 +166,15 @@ class Running:
     app: FastAPI
     client: httpx.AsyncClient
     settings: Settings
+    manager: LifespanManager
+    stopped: bool = False
+
+    async def stop(self) -> None:
+        """Shut the app down now (before cutting what it is connected to); the fixture's teardown skips it."""
+        await self.client.aclose()
+        if not self.stopped:
+            self.stopped = True
+            await self.manager.__aexit__(None, None, None)
 
 
 RunApp = Callable[..., Any]
@@ -164,8 +188,7 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 async def run_app() -> AsyncIterator[Callable[..., Any]]:
     """Start create_app(...) under its lifespan with an httpx client; stopped at the end of the test."""
-    managers: list[LifespanManager] = []
-    clients: list[httpx.AsyncClient] = []
+    started: list[Running] = []
 
     async def start(
         *, db_url: str, queue: str, broker: Broker | None = None, redis: Redis | None = None, **env: Any
@@ -175,16 +198,13 @@ async def run_app() -> AsyncIterator[Callable[..., Any]]:
         app = create_app(settings, broker=broker, redis=redis)
         manager = LifespanManager(app, startup_timeout=30, shutdown_timeout=30)
         await manager.__aenter__()
-        managers.append(manager)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://notifier")
-        clients.append(client)
-        return Running(app, client, settings)
+        started.append(Running(app, client, settings, manager))
+        return started[-1]
 
     yield start
-    for client in clients:
-        await client.aclose()
-    for manager in reversed(managers):
-        await manager.__aexit__(None, None, None)
+    for running in reversed(started):
+        await running.stop()
 
 
 def consumed(queue: str) -> float:

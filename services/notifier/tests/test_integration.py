@@ -208,5 +208,6 @@ async def test_consuming_again_within_seconds_after_the_broker_connection_is_cut
             return (await running.client.get("/readyz")).status_code == 200
 
         await eventually(ready, timeout=10, what="/readyz 200 again")
+        await running.stop()  # while the proxy still forwards, so the broker closes cleanly
     finally:
         await proxy.stop()
