@@ -10,15 +10,20 @@ import structlog
 from aio_pika.abc import AbstractConnection
 
 from boardcast_messaging.base import ParkedMessage
-from boardcast_messaging.rabbit_consumer import parked_queue, quietly, to_parked
+from boardcast_messaging.rabbit_consumer import (
+    ATTEMPT,
+    ATTEMPTS,
+    PARKED_REASON,
+    forwardable_headers,
+    parked_queue,
+    quietly,
+    to_parked,
+)
 
 log = structlog.get_logger("boardcast.messaging")
 
 # Headers of a parked copy that must not follow it back: the retry count restarts, the verdict is void.
-REPLAY_DROPS = frozenset(
-    {"x-attempt", "x-attempts", "x-parked-reason", "x-parked-at", "x-source-queue", "x-death"}
-    | {"x-first-death-queue", "x-first-death-reason", "x-first-death-exchange"}
-)
+REPLAY_DROPS = frozenset({ATTEMPT, ATTEMPTS, PARKED_REASON, "x-parked-at", "x-source-queue"})
 
 
 async def parked(connection: AbstractConnection, queue: str) -> list[ParkedMessage]:
@@ -50,7 +55,7 @@ async def replay_parked(connection: AbstractConnection, queue: str, confirm_time
                 break
             copy = aio_pika.Message(
                 bytes(message.body),
-                headers={k: v for k, v in (message.headers or {}).items() if k not in REPLAY_DROPS},
+                headers={k: v for k, v in forwardable_headers(message).items() if k not in REPLAY_DROPS},
                 content_type=message.content_type,
                 message_id=message.message_id,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,

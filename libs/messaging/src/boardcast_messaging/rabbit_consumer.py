@@ -39,6 +39,7 @@ ORIGINAL_KEY = "x-original-routing-key"
 PARKED_REASON = "x-parked-reason"
 ATTEMPTS = "x-attempts"
 QUORUM = {"x-queue-type": "quorum"}
+DEATH_PREFIXES = ("x-death", "x-first-death-", "x-last-death-")
 
 
 async def quietly(step: Awaitable[Any], timeout: float = 5.0) -> None:
@@ -61,6 +62,11 @@ def topology_queues(spec: ConsumerSpec) -> list[str]:
     count = 0 if spec.retry_in_place else len(spec.retry_delays)
     retries = [retry_queue(spec.queue, n) for n in range(1, count + 1)]
     return [spec.queue, *retries, parked_queue(spec.queue)]
+
+
+def forwardable_headers(message: AbstractIncomingMessage) -> dict[str, Any]:
+    """The message's headers minus the dead-letter history RabbitMQ adds (it would only grow per retry)."""
+    return {k: v for k, v in (message.headers or {}).items() if not k.startswith(DEATH_PREFIXES)}
 
 
 def _header(message: AbstractIncomingMessage, name: str) -> Any:
@@ -130,7 +136,7 @@ class RabbitConsumer:
         self._channel = channel
         await channel.set_qos(prefetch_count=max(1, spec.prefetch))
         exchange = await channel.declare_exchange(self._exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        args: dict[str, Any] = {"x-queue-type": "quorum"}
+        args: dict[str, Any] = dict(QUORUM)
         if spec.single_active:
             args["x-single-active-consumer"] = True
         queue = await channel.declare_queue(spec.queue, durable=True, arguments=args)
@@ -139,15 +145,13 @@ class RabbitConsumer:
         if not spec.retry_in_place:
             for n, delay in enumerate(spec.retry_delays, start=1):
                 retry_args = {
-                    "x-queue-type": "quorum",
+                    **QUORUM,
                     "x-message-ttl": max(1, int(delay * 1000)),
                     "x-dead-letter-exchange": "",
                     "x-dead-letter-routing-key": spec.queue,
                 }
                 await channel.declare_queue(retry_queue(spec.queue, n), durable=True, arguments=retry_args)
-        await channel.declare_queue(
-            parked_queue(spec.queue), durable=True, arguments={"x-queue-type": "quorum"}
-        )
+        await channel.declare_queue(parked_queue(spec.queue), durable=True, arguments=dict(QUORUM))
         self._queue = queue
         self._tag = await queue.consume(self._buffer.put)
 
@@ -230,9 +234,7 @@ class RabbitConsumer:
         self, message: AbstractIncomingMessage, routing_key: str, outcome: Retry | Park
     ) -> None:
         assert self._channel is not None
-        headers: dict[str, Any] = {
-            k: v for k, v in (message.headers or {}).items() if k not in ("x-death", "x-first-death-queue")
-        }
+        headers = forwardable_headers(message)
         headers[ORIGINAL_KEY] = routing_key
         if isinstance(outcome, Retry):
             target = retry_queue(self.spec.queue, outcome.next_attempt - 1)
