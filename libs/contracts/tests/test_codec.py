@@ -16,6 +16,7 @@ from boardcast_contracts import (
     decode_event,
     encode_event,
 )
+from boardcast_contracts import event_type as event_type_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -47,6 +48,7 @@ def test_every_type_round_trips(event_type: str, data: st.DataObject) -> None:
     assert doc["type"] == event_type and doc["schema_version"] == 1
     assert ("seq" in doc) == isinstance(event, ProjectEvent)
     assert doc["occurred_at"].endswith("Z")
+    assert event_type_of(back) == event_type
 
 
 @FUZZ

@@ -12,8 +12,10 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from boardcast_contracts import EVENT_MODELS, AccountEvent, ProjectEvent, encode_event
+from boardcast_contracts import EVENT_MODELS, AccountEvent, ProjectEvent, decode_event, encode_event
+from boardcast_contracts import event_type as event_type_of
 from boardcast_contracts.asyncapi import render_asyncapi
+from boardcast_contracts.examples import example_event
 from boardcast_contracts.generate import ASYNCAPI_FILE, SCHEMAS_DIR, find_root, main, stale_files
 from boardcast_contracts.schemas import INDEX_FILE, current_schema_version, schema_files
 from boardcast_contracts.topology import CONSUMERS
@@ -207,3 +209,12 @@ def test_asyncapi_is_a_valid_asyncapi_3_document() -> None:
     bad_op = {"action": "publish", "channel": {"$ref": "#/channels/projectEvents"}}  # 2.x wording
     broken = {**DOC, "operations": {"x": bad_op}}
     assert list(validator.iter_errors(broken)), "the AsyncAPI schema must be able to refuse a document"
+
+
+@pytest.mark.parametrize("event_type", sorted(EVENT_MODELS))
+def test_asyncapi_examples_are_valid_events(event_type: str) -> None:
+    (example,) = DOC["components"]["messages"][event_type]["examples"]
+    raw = json.dumps(example["payload"])
+    assert event_type_of(decode_event(raw)) == event_type
+    assert decode_event(raw) == example_event(event_type)
+    jsonschema.Draft7Validator(SCHEMAS[event_type]).validate(example["payload"])

@@ -39,6 +39,7 @@ from boardcast_contracts.events import (
     TaskStatusChangedData,
     TaskUpdated,
     TaskUpdatedData,
+    event_type,
 )
 from boardcast_contracts.routing import (
     EXCHANGE,
@@ -98,6 +99,7 @@ __all__ = [
     "account_routing_key",
     "decode_event",
     "encode_event",
+    "event_type",
     "parse_routing_key",
     "project_routing_key",
     "routing_key_for",

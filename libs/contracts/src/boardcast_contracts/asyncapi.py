@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import yaml
 
+from boardcast_contracts.codec import encode_event
 from boardcast_contracts.events import ACCOUNT_EVENT_TYPES, EVENT_MODELS, PROJECT_EVENT_TYPES
+from boardcast_contracts.examples import example_event
 from boardcast_contracts.routing import EXCHANGE, EXCHANGE_TYPE
 from boardcast_contracts.schemas import GENERATED_NOTE, current_schema_version
 from boardcast_contracts.topology import CONSUMERS, PARKED_SUFFIX, PUBLISHER
@@ -53,6 +56,7 @@ def _message(event_type: str) -> dict[str, Any]:
         "traits": [{"$ref": "#/components/messageTraits/envelope"}],
         "payload": {"schemaFormat": SCHEMA_FORMAT, "schema": {"$ref": _schema_path(event_type)}},
         "bindings": {"amqp": {"messageType": event_type, "bindingVersion": AMQP_BINDING_VERSION}},
+        "examples": [{"name": event_type, "payload": json.loads(encode_event(example_event(event_type)))}],
     }
 
 

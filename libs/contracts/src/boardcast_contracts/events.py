@@ -300,6 +300,14 @@ EVENT_MODELS: dict[str, type[ProjectEvent] | type[AccountEvent]] = {
         AdminChanged,
     )
 }
+
+
+def event_type(event: ProjectEvent | AccountEvent) -> str:
+    """The ``type`` of an event, typed as ``str`` (the field is declared per class, not on the two bases)."""
+    name: str = type(event).model_fields["type"].default
+    return name
+
+
 PROJECT_EVENT_TYPES: frozenset[str] = frozenset(k for k, m in EVENT_MODELS.items() if m.scope == "project")
 ACCOUNT_EVENT_TYPES: frozenset[str] = frozenset(k for k, m in EVENT_MODELS.items() if m.scope == "account")
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from boardcast_contracts.events import ACCOUNT_EVENT_TYPES, PROJECT_EVENT_TYPES, AccountEvent, ProjectEvent
+from boardcast_contracts.events import (
+    ACCOUNT_EVENT_TYPES,
+    PROJECT_EVENT_TYPES,
+    AccountEvent,
+    ProjectEvent,
+    event_type,
+)
 
 EXCHANGE = "boardcast.events"
 EXCHANGE_TYPE = "topic"
@@ -50,11 +56,9 @@ def project_pattern(event_type: str = "*", project_id: uuid.UUID | None = None) 
 
 
 def routing_key_for(event: ProjectEvent | AccountEvent) -> str:
-    # `type` is declared on each concrete event class, not on the two bases, so read it off the class.
-    event_type: str = type(event).model_fields["type"].default
     if isinstance(event, ProjectEvent):
-        return project_routing_key(event.project_id, event_type)
-    return account_routing_key(event_type)
+        return project_routing_key(event.project_id, event_type(event))
+    return account_routing_key(event_type(event))
 
 
 def parse_routing_key(key: str) -> RoutingKey:
