@@ -76,6 +76,7 @@ class Peer:
         "role",
         "room",
         "sent_seq",
+        "skip_ids",
         "stamp",
         "token_seq",
         "transport",
@@ -98,6 +99,8 @@ class Peer:
         self.bucket = burst
         self.stamp = time.monotonic()
         self.token_seq = 0
+        # Notification ids already sent in the backlog: a live copy of one is dropped.
+        self.skip_ids: frozenset[str] = frozenset()
 
     def allow(self, rate: float, burst: float) -> bool:
         """Token bucket for client messages: ``rate`` per second, up to ``burst`` at once."""

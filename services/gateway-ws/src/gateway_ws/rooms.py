@@ -240,6 +240,16 @@ class Room(Subscription):
                 self.broadcast_control(body)
 
 
+def notification_id(payload: bytes) -> str | None:
+    """The id inside a ``{"type": "notification", "notification": {...}}`` frame, else None."""
+    try:
+        doc = json.loads(payload)
+    except ValueError:
+        return None
+    note = doc.get("notification") if isinstance(doc, dict) else None
+    return str(note.get("id")) if isinstance(note, dict) and "id" in note else None
+
+
 class UserFeed(Subscription):
     """A user's notification channel, shared by that user's /ws/notifications sockets on this replica."""
 
@@ -264,7 +274,12 @@ class UserFeed(Subscription):
     def on_message(self, data: bytes) -> Awaitable[None] | None:
         frame = text_frame(data)
         written = 0
+        note_id: str | None = None
+        if any(peer.skip_ids for peer in self.peers):
+            note_id = notification_id(data)
         for peer in tuple(self.peers):
+            if note_id is not None and note_id in peer.skip_ids:
+                continue
             if peer.pending is not None:
                 peer.pending.append((0, data))
             elif peer.protocol.state is OPEN:

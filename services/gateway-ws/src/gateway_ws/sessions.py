@@ -9,7 +9,6 @@ drops what both hold. Order on the wire: hello, replay (seq > N), queued events,
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from gateway_ws.hub import Hub, HubUnavailable
 from gateway_ws.membership import BadToken, MembershipChecker, MembershipUnavailable, NotMember
 from gateway_ws.metrics import Metrics
 from gateway_ws.peers import OPEN, Closer, Peer
-from gateway_ws.rooms import Room, RoomDeps, UserFeed
+from gateway_ws.rooms import Room, RoomDeps, UserFeed, notification_id
 from gateway_ws.settings import Settings
 from gateway_ws.store import RoomStore
 
@@ -185,7 +184,7 @@ class Sessions:
                 if seq <= peer.sent_seq:
                     continue
                 peer.sent_seq = seq
-            elif skip_ids and _notification_id(payload) in skip_ids:
+            elif skip_ids and notification_id(payload) in skip_ids:
                 continue
             if conn.protocol.state is not OPEN:
                 return
@@ -218,6 +217,7 @@ class Sessions:
                 self.closer.close(conn, proto.CLOSE_TRY_AGAIN, "notifications unavailable, try again")
                 return
             ids = {str(item.get("id")) for item in backlog.items}
+            peer.skip_ids = frozenset(ids)
             try:
                 await conn.send(
                     proto.dumps(
@@ -260,12 +260,3 @@ class Sessions:
         task = asyncio.ensure_future(coro)
         self._bg.add(task)
         task.add_done_callback(self._bg.discard)
-
-
-def _notification_id(payload: bytes) -> str | None:
-    try:
-        doc = json.loads(payload)
-        note = doc.get("notification") if isinstance(doc, dict) else None
-        return str(note.get("id")) if isinstance(note, dict) else None
-    except ValueError:
-        return None
