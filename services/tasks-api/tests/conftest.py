@@ -158,7 +158,6 @@ async def make_admin(h: Harness, user: dict[str, Any]) -> None:
 async def h_redis_down(sqlite_url: str, free_port: Any) -> AsyncIterator[Harness]:
     """The app with a Redis client pointing at a closed port."""
     from redis.asyncio import Redis
-
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import jwt
-
 from boardcast_testkit import eventually
 
 

@@ -7,7 +7,6 @@ import uuid
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-
 from tasks_api.db.engine import build_engine
 
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import pytest
-
 from boardcast_contracts import Role
 from tasks_api.domain.errors import Forbidden, Invalid
 from tasks_api.domain.reports import heatmap_days, load_percent, week_window
@@ -68,7 +67,7 @@ def test_if_match_forms(header, version):
     assert parse_if_match(header) == version
 
 
-@pytest.mark.parametrize("header", ["abc", "", "-1", "1.5", "９", "1" * 20])
+@pytest.mark.parametrize("header", ["abc", "", "-1", "1.5", "\uff19", "1" * 20])
 def test_if_match_garbage_is_invalid(header):
     with pytest.raises(Invalid):
         parse_if_match(header)

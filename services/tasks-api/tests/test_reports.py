@@ -1,4 +1,4 @@
-"""Weekly report, workload and heatmap: figures, X-Cache, exact invalidation by the shared key rule, Redis down."""
+"""Weekly report, workload and heatmap: figures, X-Cache, exact invalidation, and Redis down."""
 
 from __future__ import annotations
 

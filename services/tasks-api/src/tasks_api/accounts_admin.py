@@ -42,8 +42,8 @@ async def ensure_admin(settings: Settings, email: str, name: str, password: str)
                 return False
         async with sessions() as session:
             tx = Tx(session)
-            user = await create_user(tx, Passwords(settings), email, name, password)
-            user = await session.get(User, user.id)
+            created = await create_user(tx, Passwords(settings), email, name, password)
+            user = await session.get(User, created.id)
             assert user is not None
             await grant_admin(tx, user)
             await tx.commit()

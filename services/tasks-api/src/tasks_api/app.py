@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -38,6 +39,22 @@ def _redis_from(settings: Settings) -> Redis:
     return FakeAsyncRedis()
 
 
+async def _connect(broker: Broker) -> None:
+    """Start the broker, retrying while it is down: the API serves (and the outbox fills) meanwhile."""
+    delay = 0.5
+    while True:
+        try:
+            await broker.start()
+            log.info("broker_connected")
+            return
+        except Exception as exc:
+            log.warning("broker_unavailable", error=f"{type(exc).__name__}: {exc}", retry_in=delay)
+            with contextlib.suppress(Exception):
+                await broker.stop()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
 def _web_dir(settings: Settings) -> Path | None:
     candidates = (
         [settings.web_dir] if settings.web_dir else [Path.cwd() / "web", Path(__file__).parents[4] / "web"]
@@ -62,8 +79,9 @@ def create_app(settings: Settings, *, broker: Broker | None = None, redis: Redis
             settings.amqp_url, exchange=settings.exchange, service="tasks-api"
         )
         the_redis = redis if redis is not None else _redis_from(settings)
+        connecting: asyncio.Task[None] | None = None
         if own_broker:
-            await the_broker.start()
+            connecting = asyncio.create_task(_connect(the_broker), name="broker-connect")
         relay = None
         if settings.relay_enabled:
             relay = Relay(
@@ -94,6 +112,10 @@ def create_app(settings: Settings, *, broker: Broker | None = None, redis: Redis
         finally:
             if relay is not None:
                 await relay.stop(settings.shutdown_flush_seconds)
+            if connecting is not None and not connecting.done():
+                connecting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await connecting
             if own_broker:
                 await the_broker.stop()
             if redis is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from boardcast_contracts import CommentPayload, TaskPayload
 from fastapi import APIRouter, Response
@@ -12,7 +13,7 @@ from tasks_api.handlers import comments, tasks
 from tasks_api.schemas import AssignIn, CommentIn, StatusChange, TaskConflict, TaskCreate, TaskUpdate
 
 router = APIRouter(prefix="/api", tags=["tasks"])
-_CONFLICT = {
+_CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": TaskConflict, "description": "Stale If-Match version; the body holds the current task"}
 }
 

@@ -168,7 +168,7 @@ async def heatmap(
         hours: dict[uuid.UUID, list[float]] = defaultdict(lambda: [0.0] * len(days))
         for assignee, due, total in rows:
             if assignee is not None and due is not None:
-                hours[assignee][(due - days[0]).days] = float(total)
+                hours[assignee][(due - days[0]).days] = float(total or 0.0)
         return [json.dumps(hours[u]) for u, _ in users]
 
     values, hit = await cache.read_through(

@@ -94,7 +94,7 @@ async def _check_assignee(session: AsyncSession, project_id: uuid.UUID, assignee
         raise Invalid("the assignee must be a member of the project")
 
 
-def _last_position(project_id: uuid.UUID, status: str) -> Select[tuple[float | None]]:
+def _last_position(project_id: uuid.UUID, status: str) -> Select[float]:
     return select(func.max(Task.position)).where(Task.project_id == project_id, Task.status == status)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import structlog
 from boardcast_messaging import Publisher, PublishError
-from sqlalchemy import Row, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tasks_api.db.models import OutboxRow, utcnow
@@ -103,7 +103,7 @@ class Relay:
             rows = await self._claim(conn)
             if not rows:
                 return 0
-            by_project: dict[uuid.UUID | None, list[Row[Any]]] = defaultdict(list)
+            by_project: dict[uuid.UUID | None, list[Any]] = defaultdict(list)
             for row in rows:
                 by_project[row.project_id].append(row)
             results = await asyncio.gather(*(self._publish_in_order(rs) for rs in by_project.values()))
@@ -117,7 +117,8 @@ class Relay:
             raise failures[0]
         return len(sent)
 
-    async def _claim(self, conn: AsyncConnection) -> list[Row[Any]]:
+    async def _claim(self, conn: AsyncConnection) -> list[Any]:
+        """Pending rows this relay may publish now: account rows, then claimed projects' rows in seq order."""
         pending = OutboxRow.published_at.is_(None)
         columns = (
             OutboxRow.id,
@@ -130,33 +131,28 @@ class Relay:
         account = select(*columns).where(pending, OutboxRow.project_id.is_(None)).order_by(OutboxRow.id)
         project_rows = select(*columns).where(pending, OutboxRow.project_id.is_not(None))
         if self._postgres:
-            candidates = (
-                (
-                    await conn.execute(
-                        select(OutboxRow.project_id)
-                        .where(pending, OutboxRow.project_id.is_not(None))
-                        .group_by(OutboxRow.project_id)
-                        .order_by(text("min(outbox.id)"))
-                        .limit(64)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            claimed: list[uuid.UUID] = []
-            if candidates:
-                claimed = list(
-                    (await conn.execute(_CLAIM, {"ids": list(candidates), "ns": _LOCK_NAMESPACE})).scalars()
-                )
-            project_rows = project_rows.where(OutboxRow.project_id.in_(claimed)) if claimed else None  # type: ignore[assignment]
             account = account.with_for_update(skip_locked=True)
-        rows: list[Row[Any]] = list((await conn.execute(account.limit(self._batch))).all())
-        if project_rows is not None:
-            ordered = project_rows.order_by(OutboxRow.project_id, OutboxRow.seq).limit(self._batch)
-            rows.extend((await conn.execute(ordered)).all())
+            candidates = list(
+                await conn.scalars(
+                    select(OutboxRow.project_id)
+                    .where(pending, OutboxRow.project_id.is_not(None))
+                    .group_by(OutboxRow.project_id)
+                    .order_by(func.min(OutboxRow.id))
+                    .limit(64)
+                )
+            )
+            claimed = (
+                list(await conn.scalars(_CLAIM, {"ids": candidates, "ns": _LOCK_NAMESPACE}))
+                if candidates
+                else []
+            )
+            project_rows = project_rows.where(OutboxRow.project_id.in_(claimed))
+        rows: list[Any] = list(await conn.execute(account.limit(self._batch)))
+        ordered = project_rows.order_by(OutboxRow.project_id, OutboxRow.seq).limit(self._batch)
+        rows.extend(await conn.execute(ordered))
         return rows
 
-    async def _publish_in_order(self, rows: list[Row[Any]]) -> tuple[list[int], Exception | None]:
+    async def _publish_in_order(self, rows: list[Any]) -> tuple[list[int], Exception | None]:
         sent: list[int] = []
         publisher = self._publisher()
         for row in rows:
