@@ -21,10 +21,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import aio_pika
-import aiormq
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
-from aio_pika.exceptions import ChannelInvalidStateError
+from aio_pika.exceptions import ChannelInvalidStateError, ChannelPreconditionFailed
 
 from boardcast_messaging.base import ConsumerSpec, Handler, ParkedMessage
 from boardcast_messaging.runner import Ack, Outcome, Park, Requeue, Retry, process
@@ -107,7 +106,7 @@ class RabbitConsumer:
     async def start(self, connection: AbstractRobustConnection) -> None:
         try:
             await self._open(connection)
-        except aiormq.exceptions.ChannelPreconditionFailed as exc:
+        except ChannelPreconditionFailed as exc:
             await self._abandon()
             raise ValueError(f"queue {self.spec.queue!r} exists with other arguments: {exc}") from exc
         except BaseException:
