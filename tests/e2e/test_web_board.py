@@ -383,6 +383,39 @@ def test_resync_required_refetches_the_board(browser: Any, team: Team) -> None:
     assert board.errors == []
 
 
+def test_a_removed_member_is_told_and_leaves_the_board(browser: Any, team: Team) -> None:
+    from playwright.sync_api import expect
+
+    board = Board(new_context(browser), team, team.editor)
+    team.server.call(
+        team.owner.token, "DELETE", f"/api/projects/{team.project_id}/members/{team.editor.id}", 204
+    )
+
+    expect(board.page.get_by_role("alert").filter(has_text="access")).to_be_visible(timeout=WAIT_MS)
+    expect(board.page.get_by_role("heading", name="Your projects")).to_be_visible(timeout=WAIT_MS)
+    assert board.page.url.endswith("#/projects")
+    assert board.errors == []
+
+
+def test_a_rejected_token_sends_the_page_back_to_login(browser: Any, team: Team) -> None:
+    from playwright.sync_api import expect
+
+    board = Board(new_context(browser), team, team.owner)
+    # A token the server no longer accepts (here: a forged signature) while the page still thinks it is valid.
+    board.page.evaluate(
+        """() => {
+            const s = JSON.parse(localStorage.getItem("bc:auth"));
+            s.token = s.token.slice(0, s.token.lastIndexOf(".") + 1) + "forged";
+            localStorage.setItem("bc:auth", JSON.stringify(s));
+        }"""
+    )
+    board.page.reload()
+    expect(board.page.get_by_role("button", name="Sign in")).to_be_visible(timeout=WAIT_MS)
+    expect(board.page.get_by_role("alert")).to_contain_text("sign in again")
+    assert board.page.evaluate("localStorage.getItem('bc:auth')") is None
+    assert board.errors == []
+
+
 def test_the_live_socket_gives_up_after_five_tries_and_offers_a_retry(
     browser: Any, server: DevServer
 ) -> None:

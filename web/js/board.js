@@ -2,7 +2,7 @@
 
 import { api, conflictTask } from "./api.js";
 import { positionBetween } from "./store.js";
-import { STATUSES, avatar, describeError, formatDate, h, mount, statusLabel, toast } from "./ui.js";
+import { STATUSES, avatar, claim, describeError, formatDate, h, mount, statusLabel, toast } from "./ui.js";
 
 /**
  * Render the board into `root` and keep it in step with `store`.
@@ -30,6 +30,7 @@ export function renderBoard(root, { store, canEdit, openTask }) {
       list,
     );
   });
+  claim(root);
   mount(root, h("div", { class: "board" }, columns));
 
   // ---------------------------------------------------------------- rendering

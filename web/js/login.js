@@ -2,7 +2,7 @@
 
 import { api } from "./api.js";
 import * as auth from "./auth.js";
-import { describeError, h, mount } from "./ui.js";
+import { claim, describeError, h, mount } from "./ui.js";
 
 export function renderLogin(root, { mode = "login", message = null, navigate }) {
   const error = h("p", { class: "error-text", role: "alert", hidden: !message }, message || "");
@@ -27,7 +27,8 @@ export function renderLogin(root, { mode = "login", message = null, navigate }) 
     }
   }
 
-  mount(root, 
+  claim(root);
+  mount(root,
     h("div", { class: "auth-card" },
       h("h1", {}, registering ? "Create your account" : "Sign in to Boardcast"),
       h("form", { class: "stack", onsubmit: submit, "aria-label": registering ? "Register" : "Sign in" },

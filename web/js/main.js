@@ -43,16 +43,25 @@ auth.onChange((s) => {
   else if (s && me && s.user_id && s.user_id !== me.id) location.reload();
 });
 
-async function ensureMe() {
-  if (me) return me;
-  me = await api.me();
-  if (!me.id && me.user_id) me.id = me.user_id;
+let meLoading = null;
+
+// One /api/me per sign-in, however many routes ask for it at once.
+function ensureMe() {
+  if (me) return Promise.resolve(me);
+  meLoading ||= loadMe().finally(() => (meLoading = null));
+  return meLoading;
+}
+
+async function loadMe() {
+  const who = await api.me();
+  if (!who.id && who.user_id) who.id = who.user_id;
+  me = who;
   bell = createBell({
     wsUrl: config.ws_url,
     onUnauthorized: () => signOut("Your session has ended. Please sign in again."),
     openTask: (projectId, taskId) => navigate(`#/p/${projectId}/t/${taskId}`),
   });
-  mount(userBox, 
+  mount(userBox,
     bell.el,
     h("span", { class: "who" }, avatar(me, { size: "sm" }), h("span", { class: "who-name" }, me.name)),
     h("button", { class: "btn btn-small", type: "button", onclick: () => signOut() }, "Sign out"),
@@ -60,8 +69,12 @@ async function ensureMe() {
   return me;
 }
 
+let routeSeq = 0;
+
 /** Routes: #/login, #/register, #/projects, #/p/<id>[/<view>|/t/<taskId>]. */
 async function route() {
+  // A later hash change wins: an earlier route() still awaiting /api/me must not render over it.
+  const mine = ++routeSeq;
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
   const [head, id, sub, taskId] = parts;
   if (head === "login" || head === "register" || !auth.session()) {
@@ -76,7 +89,9 @@ async function route() {
   }
   try {
     await ensureMe();
+    if (mine !== routeSeq) return;
   } catch (err) {
+    if (mine !== routeSeq) return;
     if (err.status === 401) return signOut("Your session has ended. Please sign in again.");
     mount(app, h("p", { class: "error-text", role: "alert" }, "The server cannot be reached. Reload to try again."));
     return;

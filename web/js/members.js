@@ -1,7 +1,7 @@
 // The members view: who is in the project, and (for owners) adding, re-roling and removing people.
 
 import { api } from "./api.js";
-import { avatar, describeError, h, mount, toast } from "./ui.js";
+import { avatar, claim, describeError, h, mount, toast } from "./ui.js";
 
 const ROLES = ["owner", "editor", "viewer"];
 
@@ -34,7 +34,8 @@ export function renderMembers(root, { store, projectId, isOwner, reload }) {
 
   const add = (userId, role) => run(() => api.addMember(projectId, userId, role), "Member added");
 
-  mount(root, 
+  claim(root);
+  mount(root,
     h("div", { class: "view-head" }, h("h2", {}, "Members")),
     h("table", { class: "table" },
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Person"), h("th", { scope: "col" }, "Role"), h("th", {}, ""))),

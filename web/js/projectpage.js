@@ -7,7 +7,7 @@ import { renderMembers } from "./members.js";
 import { renderHeatmap, renderWeeklyReport, renderWorkload } from "./reports.js";
 import { BoardStore } from "./store.js";
 import { openTaskPanel } from "./taskpanel.js";
-import { PRIORITIES, avatar, describeError, formatDateTime, h, mount, toast } from "./ui.js";
+import { PRIORITIES, avatar, claim, describeError, formatDateTime, h, mount, toast } from "./ui.js";
 
 const VIEWS = [
   ["board", "Board"],
@@ -44,7 +44,8 @@ export function createProjectPage(root, { projectId, me, config, navigate, onUna
   const panelHost = h("div", { class: "panel-host", hidden: true });
   const activity = h("ol", { class: "activity", "aria-label": "Recent activity" });
 
-  mount(root, 
+  claim(root);
+  mount(root,
     h("div", { class: "project-head" },
       h("div", { class: "project-name" }, h("a", { href: "#/projects", class: "muted small" }, "← Projects"), title, roleTag),
       h("div", { class: "project-tools" }, presenceBox, liveBox, trashBtn, newBtn)),
@@ -71,7 +72,7 @@ export function createProjectPage(root, { projectId, me, config, navigate, onUna
   function renderPresence() {
     const others = store.presence.filter((p) => p.user_id !== me.id);
     const unique = [...new Map(others.map((p) => [p.user_id, p])).values()];
-    mount(presenceBox, 
+    mount(presenceBox,
       ...unique.slice(0, 6).map((p) => avatar(p, { size: "sm" })),
       h("span", { class: "muted small" }, unique.length ? `${unique.length} other${unique.length > 1 ? "s" : ""} here` : "Only you here"),
     );

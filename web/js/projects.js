@@ -1,17 +1,19 @@
 // The project list and the form that creates a project.
 
 import { api } from "./api.js";
-import { describeError, h, mount, toast } from "./ui.js";
+import { claim, describeError, h, mount, toast } from "./ui.js";
 
 export async function renderProjects(root, { navigate }) {
+  const mine = claim(root);
   mount(root, h("p", { class: "muted" }, "Loading projects…"));
   let projects;
   try {
     projects = await api.projects();
   } catch (err) {
-    mount(root, h("p", { class: "error-text", role: "alert" }, describeError(err)));
+    if (mine()) mount(root, h("p", { class: "error-text", role: "alert" }, describeError(err)));
     return;
   }
+  if (!mine()) return;
 
   async function create(e) {
     e.preventDefault();
@@ -24,7 +26,7 @@ export async function renderProjects(root, { navigate }) {
     }
   }
 
-  mount(root, 
+  mount(root,
     h("div", { class: "view-head" }, h("h1", {}, "Your projects")),
     h("ul", { class: "project-grid" },
       projects.length

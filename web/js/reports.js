@@ -1,7 +1,7 @@
 // Read-only views of one project: the weekly report, the team's workload and the estimate heatmap.
 
 import { api } from "./api.js";
-import { avatar, describeError, formatDate, h, isoDay, mount, weekStart } from "./ui.js";
+import { avatar, claim, describeError, formatDate, h, isoDay, mount, weekStart } from "./ui.js";
 
 function weekPicker(value, onChange) {
   return h("label", { class: "field inline" }, h("span", {}, "Week of"),
@@ -13,13 +13,15 @@ function failed(root, err) {
 }
 
 export async function renderWeeklyReport(root, { projectId, week = weekStart() }) {
+  const mine = claim(root);
   mount(root, h("p", { class: "muted" }, "Loading report…"));
   let r;
   try {
     r = await api.weeklyReport(projectId, week);
   } catch (err) {
-    return failed(root, err);
+    return mine() && failed(root, err);
   }
+  if (!mine()) return;
   const section = (title, items, extra) =>
     h("section", { class: "report-section" },
       h("h3", {}, `${title} `, h("span", { class: "column-count" }, String(items?.length || 0))),
@@ -28,7 +30,7 @@ export async function renderWeeklyReport(root, { projectId, week = weekStart() }
             h("li", {}, h("span", { class: "report-title" }, t.title),
               h("span", { class: "muted" }, t.assignee_name || "Unassigned"), extra(t))))
         : h("p", { class: "muted" }, "Nothing here."));
-  mount(root, 
+  mount(root,
     h("div", { class: "view-head" }, h("h2", {}, `Week of ${formatDate(r.week_start || week)}`),
       weekPicker(week, (w) => renderWeeklyReport(root, { projectId, week: w }))),
     h("div", { class: "report-grid" },
@@ -42,15 +44,17 @@ export async function renderWeeklyReport(root, { projectId, week = weekStart() }
 }
 
 export async function renderWorkload(root, { projectId, week = weekStart() }) {
+  const mine = claim(root);
   mount(root, h("p", { class: "muted" }, "Loading workload…"));
   let res;
   try {
     res = await api.workload(projectId, week);
   } catch (err) {
-    return failed(root, err);
+    return mine() && failed(root, err);
   }
+  if (!mine()) return;
   const rows = Array.isArray(res.data) ? res.data : res.data?.users || res.data?.rows || [];
-  mount(root, 
+  mount(root,
     h("div", { class: "view-head" }, h("h2", {}, "Workload"),
       weekPicker(week, (w) => renderWorkload(root, { projectId, week: w })),
       h("span", { class: "muted small", title: "Served from the cache or computed" }, `cache: ${res.headers.get("X-Cache") || "?"}`)),
@@ -77,16 +81,18 @@ export async function renderHeatmap(root, { projectId, from = null, days = 28 })
   const start = from || weekStart();
   const end = new Date(`${start}T00:00:00`);
   end.setDate(end.getDate() + days - 1);
+  const mine = claim(root);
   mount(root, h("p", { class: "muted" }, "Loading heatmap…"));
   let res;
   try {
     res = await api.heatmap(projectId, start, isoDay(end));
   } catch (err) {
-    return failed(root, err);
+    return mine() && failed(root, err);
   }
+  if (!mine()) return;
   const { days: dayList = [], rows = [] } = res.data || {};
   const max = Math.max(1, ...rows.flatMap((r) => r.hours || []));
-  mount(root, 
+  mount(root,
     h("div", { class: "view-head" }, h("h2", {}, "Heatmap"),
       h("label", { class: "field inline" }, h("span", {}, "From"),
         h("input", { type: "date", value: start, onchange: (e) => renderHeatmap(root, { projectId, from: e.target.value, days }) })),

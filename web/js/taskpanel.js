@@ -51,7 +51,7 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
     heading.textContent = task.title;
     const ro = !canEdit() || task.is_deleted;
     const members = store.members;
-    mount(form, 
+    mount(form,
       field("Title", h("input", { name: "title", value: task.title, required: true, maxlength: "300", disabled: ro })),
       field("Description", h("textarea", { name: "description", rows: "4", disabled: ro }, task.description || "")),
       h("div", { class: "field-row" },
@@ -148,7 +148,7 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
 
   function renderSubtasks() {
     const subs = store.subtasks(task.id);
-    mount(subtaskList, 
+    mount(subtaskList,
       ...(subs.length
         ? subs.map((s) =>
             h("li", { class: `subtask status-${s.status}` },
@@ -182,7 +182,7 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
   // ------------------------------------------------------------ comments
 
   function renderComments() {
-    mount(commentList, 
+    mount(commentList,
       ...(comments.length
         ? comments.map((c) =>
             h("li", { class: "comment", dataset: { id: c.id } },

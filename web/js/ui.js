@@ -26,6 +26,16 @@ function append(el, children) {
   }
 }
 
+/**
+ * Take `el` over for one render and return `stillMine()`. An async view checks it after each await, so a
+ * slow response never paints over the view the user has moved on to.
+ */
+export function claim(el) {
+  const ticket = Symbol("render");
+  el._ticket = ticket;
+  return () => el._ticket === ticket;
+}
+
 /** Replace all children of `el`. */
 export function mount(el, ...children) {
   el.replaceChildren();
