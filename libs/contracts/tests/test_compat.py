@@ -114,6 +114,7 @@ COMPATIBLE: dict[str, Callable[[Schema], None]] = {
     "looser bound": lambda s: s["properties"]["data"]["properties"]["n"].pop("minimum"),
     "annotations only": lambda s: s["properties"]["title"].update(title="Title", description="the title"),
     "inlined $ref": lambda s: s["properties"].update(status={"enum": ["todo", "done"], "type": "string"}),
+    "$ref wrapped in allOf": lambda s: s["properties"].update(status={"allOf": [{"$ref": "#/$defs/Status"}]}),
 }
 
 
@@ -128,6 +129,12 @@ def test_a_real_schema_change_is_caught_through_refs() -> None:
     after = copy.deepcopy(before)
     del after["$defs"]["TaskPayload"]["properties"]["estimate_hours"]
     assert breaking_changes(before, after) == ["data.task.estimate_hours: field removed or renamed"]
+
+
+def test_a_break_behind_allof_is_still_seen() -> None:
+    narrowed = {"allOf": [{"enum": ["todo"], "type": "string"}]}
+    after = changed(lambda s: s["properties"].update(status=narrowed))
+    assert breaking_changes(BEFORE, after) == ['status: value "done" no longer accepted (enum value removed)']
 
 
 def test_a_recursive_schema_is_refused_not_looped_over() -> None:

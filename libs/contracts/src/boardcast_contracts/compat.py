@@ -28,7 +28,13 @@ _MAX_DEPTH = 32  # event payloads nest a few levels; deeper means a recursive mo
 
 
 def _resolve(node: Schema, root: Schema) -> Schema:
-    while "$ref" in node:
+    """The node with its $ref (and a one-element allOf, pydantic's older way to write one) inlined."""
+    while "allOf" in node or "$ref" in node:
+        if "allOf" in node:
+            if len(node["allOf"]) != 1:
+                raise ValueError("allOf with several schemas is not supported")
+            node = {**{k: v for k, v in node.items() if k != "allOf"}, **node["allOf"][0]}
+            continue
         ref: str = node["$ref"]
         if not ref.startswith("#/"):
             raise ValueError(f"only local $refs are supported, got {ref!r}")
