@@ -22,7 +22,7 @@ def marker(k: int, t_us: int) -> str:
 
 
 class EventFactory:
-    """Events of one project in seq order, each a valid SPEC §4 task_updated of realistic size (~900 bytes)."""
+    """Events of one project in seq order, each a valid SPEC §4 task_updated of realistic size (~900 B)."""
 
     def __init__(self, project_id: uuid.UUID, first_seq: int = 1) -> None:
         self.project_id = project_id

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.stats import ratio
-
 from bench import charts
+from bench.stats import ratio
 
 
 def _n(value: Any, fmt: str = ",.0f", unit: str = "") -> str:
@@ -33,7 +32,7 @@ def _range(runs: list[dict[str, Any]], key: str, fmt: str = ",.0f") -> str:
     values = [r[key] for r in runs if isinstance(r.get(key), int | float) and not math.isnan(r[key])]
     if len(values) < 2:
         return ""
-    return f" ({min(values):{fmt}}–{max(values):{fmt}})"
+    return f" ({min(values):{fmt}} to {max(values):{fmt}})"
 
 
 class Doc:
@@ -58,25 +57,98 @@ def _chart(doc: Doc, out: Path, name: str, make: Callable[[Path], Path]) -> None
     doc.add(f"![{name}](benchmarks/{path.name})", "")
 
 
+def _p(text: str) -> str:
+    """One markdown paragraph from an indented triple-quoted block."""
+    return " ".join(text.split())
+
+
+NOISE = _p(
+    """- The 2 cores are **shared and noisy**: other engineers' test runs share them (load average {load}
+    at the start). Every process of a benchmark (server, load generator, Redis, RabbitMQ, PostgreSQL) competes
+    for the same 2 cores, so absolute numbers are lower bounds of what one dedicated core does; the
+    per-CPU-second figures and the ratios between systems measured in the same run are the robust part.
+    Medians are over the repeated runs; ranges in brackets are min to max."""
+)
+
+GATEWAY_METHOD = [
+    _p(
+        """**Method.** Each system runs as its own process on 127.0.0.1 and gets its messages through Redis
+        pub/sub the way that system is fed in production: our gateway as its ingest writes a room (`XADD` to
+        the room stream + `PUBLISH` on the room channel; the RabbitMQ variant publishes to the exchange and
+        lets the gateway's ingest do it), the naive peer on the room channel it subscribes per socket,
+        python-socketio through a write-only `AsyncRedisManager`, Node socket.io through the
+        `@socket.io/redis-adapter` channel exactly as `@socket.io/redis-emitter` writes it. Every message is
+        the same ~900-byte `task_updated` envelope whose title carries `bench@<n>@<publish time>`."""
+    ),
+    "",
+    _p(
+        """One load generator for all (`bench/node/loadgen.js`, Node `ws`, one process holding every socket,
+        raw WebSocket or the socket.io v4 wire protocol over it) counts every delivery and samples the latency
+        (publish to receive, one shared monotonic clock) on every 10th socket."""
+    ),
+    "",
+    _p(
+        """- *Throughput*: closed loop. A fixed window of 16 messages is kept in flight into one room of 1,000
+        sockets (a new one is published as soon as an earlier one has reached every socket), so the server
+        always has work but no queue grows without bound; delivered messages/s = deliveries / (last delivery -
+        first publish). The server's and the generator's CPU are read from /proc over the same interval."""
+    ),
+    _p(
+        """- *Latency*: open loop at a steady rate: the same rate for all systems, and half of each system's
+        own measured throughput (the issue's "p99 at half that rate")."""
+    ),
+    _p(
+        """- *Memory*: RSS of the server process with N idle sockets (100 per room) minus its RSS before they
+        connected, divided by N. The naive peer holds one Redis connection per socket, so it is measured at
+        fewer sockets to stay under the shared Redis's `maxclients`."""
+    ),
+    "",
+]
+
+BOUND = _p(
+    """**What bounded the numbers.** All servers are single processes (one core at most). During the
+    throughput runs: {cores}. A server near 1.0 core is CPU-bound; one well below it while the generator plus
+    the server use close to the machine's 2 cores means the box, not the server, was the limit (the
+    per-CPU-second column corrects for that). The generator stays below one core, so it is not the bottleneck
+    of any system, but it does share the machine with it."""
+)
+
+TASKS_METHOD = _p(
+    """**Method.** Two tasks-api processes (`python -m tasks_api`, production settings) on two fresh
+    PostgreSQL databases, identical except `BOARDCAST_RELAY_ENABLED`, take turns under the same load:
+    {concurrency} concurrent clients (`bench/src/bench/httpload.py`, aiohttp, its own process) flip task
+    statuses with `PATCH /api/tasks/{{id}}/status` for {seconds:.0f} s per run, each client on its own tasks
+    spread over 8 projects. Every 2xx is a committed write plus its outbox event. After each relay-on run the
+    harness waits until no outbox row is pending and counts the messages in a queue bound to the run's
+    exchange: every write must be there."""
+)
+
+CACHE_METHOD = _p(
+    """**Method.** The stack as processes (tasks-api on a fresh database, RabbitMQ, cache-invalidator,
+    Redis). {samples} times, one after the other: read the workload (fills the cache key), check the key
+    exists, change a task in a way that changes the figure (`PATCH /api/tasks/{{id}}` `estimate_hours`), and
+    poll Redis for the key every 0.5 ms. The window is reported from the moment the PATCH was sent (an upper
+    bound: the commit happens inside the request) and from its response."""
+)
+
+
 def _header(doc: Doc, results: dict[str, Any]) -> None:
     meta = results.get("meta", {})
     m = meta.get("machine", {})
     doc.add(
         "# Benchmarks",
         "",
-        "Written by `make bench` (`uv run --frozen python -m bench`); do not edit by hand. How to run, select one",
-        "benchmark or do a quick pass: [bench/README.md](../bench/README.md). Raw numbers of this run:",
+        "Written by `make bench` (`uv run --frozen python -m bench`); do not edit by hand. How to run,",
+        "select one benchmark or do a quick pass: [bench/README.md](../bench/README.md). Raw numbers of this",
+        "run:",
         "[benchmarks/results.json](benchmarks/results.json).",
         "",
         f"- Command: `{meta.get('command', 'python -m bench')}` (profile `{meta.get('profile', '?')}`), "
         f"started {meta.get('started', '?')}, took {_n(meta.get('wall_s'), '.0f', ' s')}.",
         f"- Machine: {m.get('cores', '?')} cores ({m.get('cpu', '?')}), {m.get('memory_gib', '?')} GiB, "
-        f"{m.get('os', '?')}; Python {m.get('python', '?')}, Node {m.get('node', '?')}, {m.get('redis', '?')}.",
-        f"- The 2 cores are **shared and noisy**: other engineers' test runs share them (load average "
-        f"{m.get('loadavg_start', '?')} at the start). Every process of a benchmark (server, load generator, "
-        "Redis, RabbitMQ, PostgreSQL) competes for the same 2 cores, so absolute numbers are lower bounds of "
-        "what one dedicated core does; the per-CPU-second figures and the ratios between systems measured in "
-        "the same run are the robust part. Medians are over the repeated runs; ranges in brackets are min–max.",
+        f"{m.get('os', '?')}; Python {m.get('python', '?')}, Node {m.get('node', '?')}, "
+        f"{m.get('redis', '?')}.",
+        NOISE.format(load=m.get("loadavg_start", "?")),
         "",
     )
 
@@ -85,32 +157,7 @@ def _gateway(doc: Doc, out: Path, gw: dict[str, Any]) -> dict[str, Any]:
     systems: dict[str, Any] = gw.get("systems", {})
     ours = systems.get("boardcast", {})
     facts: dict[str, Any] = {}
-    doc.add(
-        "## 1. Gateway fan-out (issue 4)",
-        "",
-        "**Method.** Each system runs as its own process on 127.0.0.1 and gets its messages through Redis "
-        "pub/sub the way that system is fed in production: our gateway as its ingest writes a room "
-        "(`XADD` to the room stream + `PUBLISH` on the room channel; the RabbitMQ variant publishes to the "
-        "exchange and lets the gateway's ingest do it), the naive peer on the room channel it subscribes per "
-        "socket, python-socketio through a write-only `AsyncRedisManager`, Node socket.io through the "
-        "`@socket.io/redis-adapter` channel exactly as `@socket.io/redis-emitter` writes it. Every message is the "
-        "same ~900-byte `task_updated` envelope whose title carries `bench@<n>@<publish time>`.",
-        "",
-        "One load generator for all (`bench/node/loadgen.js`, Node `ws`, one process holding every socket, raw "
-        "WebSocket or the socket.io v4 wire protocol over it) counts every delivery and samples the latency "
-        "(publish → receive, one shared monotonic clock) on every 10th socket.",
-        "",
-        "- *Throughput*: closed loop — a fixed window of 16 messages is kept in flight into one room of 1,000 "
-        "sockets (a new one is published as soon as an earlier one has reached every socket), so the server "
-        "always has work but no queue grows without bound; delivered messages/s = deliveries / (last delivery − "
-        "first publish). The server's and the generator's CPU are read from /proc over the same interval.",
-        "- *Latency*: open loop at a steady rate: the same rate for all systems, and half of each system's own "
-        'measured throughput (the issue\'s "p99 at half that rate").',
-        "- *Memory*: RSS of the server process with N idle sockets (100 per room) minus its RSS before they "
-        "connected, divided by N. The naive peer holds one Redis connection per socket, so it is measured at "
-        "fewer sockets to stay under the shared Redis's `maxclients`.",
-        "",
-    )
+    doc.add("## 1. Gateway fan-out (issue 4)", "", *GATEWAY_METHOD)
     rows = []
     for key, s in systems.items():
         room, idle = s.get("room", {}), s.get("idle", {})
@@ -191,7 +238,7 @@ def _gateway(doc: Doc, out: Path, gw: dict[str, Any]) -> dict[str, Any]:
             "",
         )
     bound = []
-    for key, s in systems.items():
+    for s in systems.values():
         tp = s.get("room", {}).get("throughput")
         if tp:
             bound.append(
@@ -199,16 +246,7 @@ def _gateway(doc: Doc, out: Path, gw: dict[str, Any]) -> dict[str, Any]:
                 f"{tp['median_loadgen_cores']:.2f} cores"
             )
     if bound:
-        doc.add(
-            "**What bounded the numbers.** All servers are single processes (one core at most). During the "
-            "throughput runs: "
-            + "; ".join(bound)
-            + ". A server near 1.0 core is CPU-bound; one well below it "
-            "while the generator plus the server use close to the machine's 2 cores means the box, not the "
-            "server, was the limit (the per-CPU-second column corrects for that). The generator stays below one "
-            "core, so it is not the bottleneck of any system but it does share the machine with it.",
-            "",
-        )
+        doc.add(BOUND.format(cores="; ".join(bound)), "")
     return facts
 
 
@@ -217,16 +255,7 @@ def _tasks(doc: Doc, out: Path, tasks: dict[str, Any]) -> dict[str, Any]:
     if "error" in tasks:
         doc.add(f"Failed in this run: `{_short(tasks['error'], 400)}`", "")
         return {}
-    doc.add(
-        f"**Method.** Two tasks-api processes (`python -m tasks_api`, production settings) on two fresh "
-        "PostgreSQL databases, identical except `BOARDCAST_RELAY_ENABLED`, take turns under the same load: "
-        f"{tasks['concurrency']} concurrent clients (`bench/src/bench/httpload.py`, aiohttp, its own process) "
-        f"flip task statuses with `PATCH /api/tasks/{{id}}/status` for {tasks['duration_s']:.0f} s per run, "
-        "each client on its own tasks spread over 8 projects. Every 2xx is a committed write plus its outbox "
-        "event. After each relay-on run the harness waits until no outbox row is pending and counts the "
-        "messages in a queue bound to the run's exchange: every write must be there.",
-        "",
-    )
+    doc.add(TASKS_METHOD.format(concurrency=tasks["concurrency"], seconds=tasks["duration_s"]), "")
     on, off = tasks["relay_on"], tasks["relay_off"]
     rows = []
     for label, c in (("relay on (publishing)", on), ("relay off", off)):
@@ -257,14 +286,7 @@ def _cache(doc: Doc, out: Path, cache: dict[str, Any]) -> dict[str, Any]:
     if "error" in cache:
         doc.add(f"Failed in this run: `{_short(cache['error'], 400)}`", "")
         return {}
-    doc.add(
-        "**Method.** The stack as processes (tasks-api on a fresh database, RabbitMQ, cache-invalidator, "
-        f"Redis). {cache['samples_n']} times, one after the other: read the workload (fills the cache key), "
-        "check the key exists, change a task in a way that changes the figure (`PATCH /api/tasks/{id}` "
-        "`estimate_hours`), and poll Redis for the key every 0.5 ms. The window is reported from the moment the "
-        "PATCH was sent (an upper bound: the commit happens inside the request) and from its response.",
-        "",
-    )
+    doc.add(CACHE_METHOD.format(samples=cache["samples_n"]), "")
     rows = [
         [label, _n(cache[k]["p50"], ".1f"), _n(cache[k]["p99"], ".1f"), _n(cache[k]["max"], ".1f")]
         for k, label in (("from_request_ms", "from PATCH sent"), ("from_response_ms", "from PATCH answered"))
@@ -317,7 +339,7 @@ def _summary(doc: Doc, g: dict[str, Any], t: dict[str, Any], c: dict[str, Any]) 
                     label + " (throughput; per core)",
                     f"≥ {goal}x",
                     f"{_n(r_tp, '.1f', 'x')}; {_n(r_cpu, '.1f', 'x')}",
-                    _verdict(ok(r_tp, lambda v, goal=goal: v >= goal)),
+                    _verdict(None if math.isnan(r_tp) else r_tp >= goal),
                 ]
             )
         r_tp, r_cpu = g["vs"].get("node-socketio", (math.nan, math.nan))

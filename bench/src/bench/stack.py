@@ -11,6 +11,7 @@ from typing import Any
 import aio_pika
 import asyncpg
 import httpx
+
 from bench.procs import Proc, free_port, python_module
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -69,7 +70,7 @@ class Names:
             "BOARDCAST_REDIS_URL": self.redis_url,
             "BOARDCAST_EXCHANGE": self.exchange,
             "BOARDCAST_JWT_SECRET": self.secret,
-            "BOARDCAST_ALLOWED_ORIGINS": '["http://127.0.0.1"]',  # JSON: the form every service parses
+            "BOARDCAST_ALLOWED_ORIGINS": "http://127.0.0.1",  # one origin: no list syntax to disagree on
         }
 
 
@@ -123,6 +124,7 @@ class Client:
         self.http = httpx.AsyncClient(base_url=base, timeout=30)
         self.token = ""
         self.user_id = ""
+        self.tasks: list[str] = []
 
     async def register(self, name: str = "Bench") -> None:
         email = f"bench-{uuid.uuid4().hex[:10]}@example.com"
@@ -176,7 +178,7 @@ class EventCounter:
 
 
 async def delete_broker_objects(queues: list[str], exchanges: list[str], retry_queues: int = 16) -> None:
-    """Remove what a run declared on the shared RabbitMQ: each queue with its ``.parked`` and ``.retry.<n>``."""
+    """Remove what a run declared on the shared RabbitMQ: queues with their ``.parked``, ``.retry.<n>``."""
     connection = await aio_pika.connect(AMQP_URL)
     try:
         channel = await connection.channel()

@@ -102,7 +102,8 @@ async def run(profile: Profile, redis_url: str, log: Log) -> dict[str, Any]:
         }
         log(
             f"cache: {len(from_request)} changes: p50 {result['from_request_ms']['p50']:.1f} ms, "
-            f"p99 {result['from_request_ms']['p99']:.1f} ms from PATCH sent; {missed} not invalidated in {TIMEOUT_S} s"
+            f"p99 {result['from_request_ms']['p99']:.1f} ms from PATCH sent; "
+            f"{missed} not invalidated in {TIMEOUT_S} s"
         )
         return result
     except Exception as exc:

@@ -28,11 +28,10 @@ TASKS_PER_PROJECT = 8
 async def _prepare(api: TasksApi) -> Client:
     client = Client(api.base)
     await client.register()
-    client.tasks = []  # type: ignore[attr-defined]
     for p in range(PROJECTS):
         pid = await client.project(f"bench {p}")
         for _ in range(TASKS_PER_PROJECT):
-            client.tasks.append((await client.task(pid))["id"])  # type: ignore[attr-defined]
+            client.tasks.append((await client.task(pid))["id"])
     return client
 
 
@@ -41,7 +40,7 @@ async def _load(api: TasksApi, client: Client, profile: Profile) -> dict[str, An
     config = {
         "base": api.base,
         "token": client.token,
-        "tasks": client.tasks,  # type: ignore[attr-defined]
+        "tasks": client.tasks,
         "duration": profile.tasks_s,
         "concurrency": profile.tasks_concurrency,
     }
@@ -88,7 +87,7 @@ async def run(profile: Profile, redis_url: str, log: Log) -> dict[str, Any]:
         clients = [await _prepare(on), await _prepare(off)]
         await _drain(on)
         log(
-            f"tasks-api: {PROJECTS * TASKS_PER_PROJECT} tasks in {PROJECTS} projects on each of two fresh databases"
+            f"tasks-api: {PROJECTS * TASKS_PER_PROJECT} tasks in {PROJECTS} projects on each of two fresh DBs"
         )
         runs: dict[str, list[dict[str, Any]]] = {"relay_on": [], "relay_off": []}
         for i in range(profile.reps):
@@ -104,8 +103,9 @@ async def run(profile: Profile, redis_url: str, log: Log) -> dict[str, Any]:
                     result["pending_after"] = await off.pending_outbox()
                 runs[api.label].append(result)
                 log(
-                    f"  {api.label} run {i + 1}: {result['writes_per_s']:.0f} writes/s, p50 {result['p50_ms']:.1f} ms, "
-                    f"p99 {result['p99_ms']:.1f} ms, server {result['server_cores']:.2f} cores, load generator "
+                    f"  {api.label} run {i + 1}: {result['writes_per_s']:.0f} writes/s, "
+                    f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
+                    f"server {result['server_cores']:.2f} cores, load generator "
                     f"{result['loadgen_cores']:.2f} cores, errors {result['errors']}"
                     + (
                         f", events delivered {result['events_delivered']}/{result['writes']}"

@@ -1,12 +1,12 @@
 """Our gateway (gateway_ws) as a system under test, fed straight through Redis or through RabbitMQ.
 
-``python -m gateway_ws`` runs with env settings beside a fake tasks-api that says "member" to every membership
-question (bench.peers.fake_tasks_api). Every Redis key, the exchange and the ingest queue get names of their own
-per run, so a benchmark never touches another run's rooms.
+``python -m gateway_ws`` runs with env settings beside a fake tasks-api that says "member" to every
+membership question (bench.peers.fake_tasks_api). Every Redis key, the exchange and the ingest queue get names
+of their own per run, so a benchmark never touches another run's rooms.
 
 - Redis path (pure fan-out): the harness writes each event exactly as the gateway's ingest does
-  (gateway_ws.store.RoomStore.append: XADD to the room stream, SET last seq, PUBLISH ``e <seq> <ms> <type>\\n``
-  + envelope on the room's live channel), with the broker ingest switched off.
+  (gateway_ws.store.RoomStore.append: XADD to the room stream, SET last seq, PUBLISH
+  ``e <seq> <ms> <type>\\n`` + envelope on the room's live channel), with the broker ingest switched off.
 - RabbitMQ path (realistic): the harness publishes the envelope to the topic exchange with publisher confirms,
   as tasks-api's relay does; the gateway's ingest consumes it, validates it and writes it into the room.
 """
@@ -24,11 +24,12 @@ from typing import Any
 import aio_pika
 import httpx
 import jwt
+from redis.asyncio import Redis
+
 from bench.gateway.systems import System
 from bench.loadgen import LoadGen, Target
 from bench.procs import free_port, python_module
 from bench.stack import AMQP_URL, delete_broker_objects
-from redis.asyncio import Redis
 
 
 class BoardcastGateway(System):

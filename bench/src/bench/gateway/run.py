@@ -40,8 +40,8 @@ async def closed_loop(
 ) -> dict[str, Any]:
     """Keep ``window`` messages in flight for ``duration`` s: the delivered rate is the system's capacity.
 
-    A new message is published each time an earlier one has reached every socket, so the system always has work
-    but its queues stay bounded (an open-loop overload would only measure how it sheds load).
+    A new message is published each time an earlier one has reached every socket, so the system always has
+    work but its queues stay bounded (an open-loop overload would only measure how it sheds load).
     """
     assert system.server is not None
     loop = asyncio.get_running_loop()
@@ -153,7 +153,8 @@ async def measure_room(system: System, profile: Profile, log: Log) -> dict[str, 
             )
             r = runs[-1]
             log(
-                f"  throughput run {i + 1}: {r['delivered_per_s']:,.0f} msg/s, server {r['server_cores']:.2f} cores, "
+                f"  throughput run {i + 1}: {r['delivered_per_s']:,.0f} msg/s, "
+                f"server {r['server_cores']:.2f} cores, "
                 f"load generator {r['loadgen_cores']:.2f} cores, drained={r['drained']}, "
                 f"dropped {r['dropped_sockets']} {r['close_codes']}"
             )
@@ -177,7 +178,7 @@ async def measure_room(system: System, profile: Profile, log: Log) -> dict[str, 
 
 
 async def measure_idle(system: System, count: int, log: Log, room_size: int = 100) -> dict[str, Any]:
-    """RSS of the fan-out process per idle connection: (RSS with ``count`` sockets - RSS with none) / count."""
+    """Server RSS per idle connection: (RSS with ``count`` sockets - RSS with none) / count."""
     assert system.server is not None
     await asyncio.sleep(1.0)
     gc.collect()
@@ -188,9 +189,7 @@ async def measure_idle(system: System, count: int, log: Log, room_size: int = 10
     lg = await LoadGen.start(f"{system.key}-idle", targets, protocol=system.protocol)
     try:
         conn = await lg.connected(timeout=300)
-        log(
-            f"  {conn['ok']} idle sockets connected in {conn['ms']} ms ({conn['failed']} failed {conn['errors']})"
-        )
+        log(f"  {conn['ok']} idle sockets in {conn['ms']} ms ({conn['failed']} failed {conn['errors']})")
         await asyncio.sleep(3.0)  # let handshakes, joins and presence settle
         loaded = system.server.rss()
         rep = await lg.report()

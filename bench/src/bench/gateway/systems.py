@@ -15,10 +15,11 @@ from typing import Any
 
 import msgpack
 import socketio
+from redis.asyncio import Redis
+
 from bench.loadgen import NODE_DIR, LoadGen, Target
 from bench.peers.naive import CHANNEL_PREFIX
 from bench.procs import Proc, free_port, python_module
-from redis.asyncio import Redis
 
 
 class System(ABC):
@@ -151,7 +152,7 @@ class NodeSioPeer(System):
         return [Target(url, count, sio_auth={"room": room})]
 
     async def publish(self, room: str, doc: dict[str, Any]) -> None:
-        # Byte for byte what @socket.io/redis-emitter publishes: msgpack [uid, packet, opts] on the room channel.
+        # Byte for byte what @socket.io/redis-emitter publishes: msgpack [uid, packet, opts], room channel.
         packet = {"type": 2, "data": ["event", doc], "nsp": "/"}
         opts = {"rooms": [room], "flags": {}, "except": []}
         await self._redis.publish(f"socket.io#/#{room}#", msgpack.packb(["emitter", packet, opts]))
