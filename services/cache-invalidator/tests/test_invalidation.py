@@ -143,3 +143,45 @@ async def test_staleness_metric_health_and_readiness(
     await bus.stop()
     r = await c.get("/readyz")
     assert r.status_code == 503 and "broker" in r.json()["detail"]
+
+
+async def test_graceful_shutdown_finishes_the_message_in_hand_and_leaves_the_rest_queued(
+    run_app: Any, bus: InMemoryBroker, fake_redis: FakeAsyncRedis, monkeypatch: Any
+) -> None:
+    import asyncio
+
+    queue = unique("ci")
+    running = await run_app(queue=queue, broker=bus, redis=fake_redis, cache_invalidator_prefetch=1)
+    real_delete = fake_redis.delete
+    in_hand, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(*keys: str) -> int:
+        in_hand.set()
+        await release.wait()
+        return int(await real_delete(*keys))
+
+    monkeypatch.setattr(fake_redis, "delete", slow)
+    users = [uuid.uuid4() for _ in range(3)]
+    for u in users:
+        await prime(fake_redis, cached_keys(A.id, u))
+        await bus.publisher.publish_event(A.assigned(u, None))
+    await asyncio.wait_for(in_hand.wait(), 5)
+
+    stopping = asyncio.create_task(running.stop())
+    await asyncio.sleep(0.1)  # the stop is under way and waiting for the message in hand
+    assert not stopping.done()
+    release.set()
+    await asyncio.wait_for(stopping, 10)
+    assert await present(fake_redis, cached_keys(A.id, users[0])) == set()
+    assert await bus.queue_depth(queue) == 2
+    for u in users[1:]:
+        assert await present(fake_redis, cached_keys(A.id, u)) == cached_keys(A.id, u)
+
+    monkeypatch.setattr(fake_redis, "delete", real_delete)
+    await run_app(queue=queue, broker=bus, redis=fake_redis)
+
+    async def rest_done() -> bool:
+        left = [await present(fake_redis, cached_keys(A.id, u)) for u in users]
+        return left == [set(), set(), set()]
+
+    await eventually(rest_done, what="the next instance handles the rest")
