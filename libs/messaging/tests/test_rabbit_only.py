@@ -245,3 +245,70 @@ async def test_nacked_publish_raises(make_rabbit: Any, queue_name: Any, exchange
     await broker.publisher.publish_event(make_event(seq=1))
     with pytest.raises(PublishError, match="nack"):
         await broker.publisher.publish_event(make_event(seq=2))
+
+
+class StallingProxy:
+    """Forwards to RabbitMQ, but while ``stalled`` holds back what RabbitMQ sends (its confirms, too)."""
+
+    def __init__(self) -> None:
+        self.flowing = asyncio.Event()
+        self.flowing.set()
+        self.port = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> StallingProxy:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", 5672)
+        for src, dst, gated in ((reader, up_writer, False), (up_reader, writer, True)):
+            task = asyncio.create_task(self._pipe(src, dst, gated))
+            self._tasks.add(task)
+
+    async def _pipe(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, gated: bool) -> None:
+        try:
+            while data := await src.read(65536):
+                if gated:
+                    await self.flowing.wait()
+                dst.write(data)
+                await dst.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            dst.close()
+
+    async def stop(self) -> None:
+        self._server.close()
+        for task in self._tasks:
+            task.cancel()
+
+
+async def test_confirm_timeout_raises_and_publishing_resumes(make_rabbit: Any, queue_name: Any) -> None:
+    proxy = await StallingProxy().start()
+    try:
+        broker = await make_rabbit(f"amqp://guest:guest@127.0.0.1:{proxy.port}/", confirm_timeout=0.5)
+        sink = _Sink()
+        await broker.consume(ConsumerSpec(queue_name(), ["project.#"]), sink)
+        proxy.flowing.clear()
+        with pytest.raises(PublishError, match="no confirm"):
+            await broker.publisher.publish_event(make_event(seq=1))
+        proxy.flowing.set()
+        await broker.publisher.publish_event(make_event(seq=2))
+
+        async def both_arrived() -> bool:
+            # The timed-out one was taken after all: the caller retrying it is what at-least-once means.
+            return len(sink.seen) == 2
+
+        await eventually(both_arrived)
+    finally:
+        await proxy.stop()
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.seen: list[Delivery] = []
+
+    async def __call__(self, d: Delivery) -> None:
+        self.seen.append(d)
