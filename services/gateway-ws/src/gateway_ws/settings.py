@@ -81,6 +81,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "BOARDCAST_JWT_SECRET: set a random secret of at least 32 characters (outside ENV=dev)"
             )
+        if self.env != "dev":
+            # The embedded bus and store exist only for make dev; a replica alone would see no events.
+            for name in ("amqp_url", "redis_url"):
+                if not getattr(self, name):
+                    raise ValueError(f"BOARDCAST_{name.upper()}: must be set outside ENV=dev")
         if not self.instance:
             self.instance = f"{socket.gethostname()}:{self.port}"
         return self
