@@ -238,6 +238,37 @@ def new_context(browser: Any) -> Any:
 # ---------------------------------------------------------------------------------------------- tests
 
 
+def demo_logins(server: DevServer) -> list[tuple[str, str]]:
+    """The (email, password) pairs `make dev` printed, read from its output."""
+    return re.findall(r"(\S+@\S+)\s*│\s*(\S+)\s*│\s*user\b", server.log.read_text(errors="replace"))
+
+
+def test_a_demo_user_signs_in_and_sees_the_demo_board_live(
+    browser: Any, server: DevServer, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    logins = demo_logins(server)
+    assert logins, f"no demo logins printed:\n{server.log.read_text()[-2000:]}"
+    email, password = logins[0]
+    page = new_context(browser).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server.base_url + "/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.locator(".project-card").first.click()
+
+    expect(page.locator(".live")).to_have_attribute("data-status", "live", timeout=WAIT_MS)
+    expect(page.locator(".live")).to_contain_text("Live")
+    expect(page.locator(".card").first).to_be_visible()
+    for status in ("todo", "in_progress", "blocked", "done"):
+        expect(page.locator(f".column-{status} h2")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "demo-board.png"), full_page=True)
+    assert errors == []
+
+
 def test_a_drag_in_one_browser_moves_the_card_in_the_other_without_reload(
     browser: Any, team: Team, tmp_path: Path
 ) -> None:
@@ -413,6 +444,46 @@ def test_a_rejected_token_sends_the_page_back_to_login(browser: Any, team: Team)
     expect(board.page.get_by_role("button", name="Sign in")).to_be_visible(timeout=WAIT_MS)
     expect(board.page.get_by_role("alert")).to_contain_text("sign in again")
     assert board.page.evaluate("localStorage.getItem('bc:auth')") is None
+    assert board.errors == []
+
+
+def test_the_token_is_refreshed_before_it_expires(browser: Any, team: Team) -> None:
+    board = Board(new_context(browser), team, team.owner)
+    # Age the stored session so that 80 % of its life is reached half a second from now, then let the page's
+    # own timer do the refresh against the real POST /api/auth/refresh.
+    refreshed = board.page.evaluate(
+        """async () => {
+            const auth = await import("/js/auth.js");
+            const { api } = await import("/js/api.js");
+            const s = auth.session();
+            const issued = 5 * (Date.now() + 500) - 4 * s.exp;
+            localStorage.setItem("bc:auth", JSON.stringify({ ...s, issued }));
+            auth.startRefreshing(() => api.refresh());
+            const tick = () => new Promise((r) => setTimeout(r, 100));
+            for (let i = 0; i < 100 && auth.session().issued === issued; i++) await tick();
+            const now = auth.session();
+            const me = await fetch("/api/me", { headers: { Authorization: `Bearer ${now.token}` } });
+            return { changed: now.issued !== issued, status: me.status, expiresLater: now.exp >= s.exp };
+        }"""
+    )
+    assert refreshed == {"changed": True, "status": 200, "expiresLater": True}
+    assert board.errors == []
+
+
+def test_a_member_made_viewer_gets_a_read_only_board_at_once(browser: Any, team: Team) -> None:
+    from playwright.sync_api import expect
+
+    board = Board(new_context(browser), team, team.editor)
+    expect(board.card("Write the brief")).to_have_attribute("draggable", "true")
+    team.server.call(
+        team.owner.token,
+        "PATCH",
+        f"/api/projects/{team.project_id}/members/{team.editor.id}",
+        json={"role": "viewer"},
+    )
+    expect(board.card("Write the brief")).to_have_attribute("draggable", "false", timeout=WAIT_MS)
+    expect(board.page.get_by_role("button", name="+ New task")).to_be_hidden()
+    expect(board.page.locator(".project-name .role")).to_have_text("viewer")
     assert board.errors == []
 
 
