@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import uuid
 from collections.abc import AsyncIterator
@@ -13,11 +14,11 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from boardcast_contracts import AccountEvent, ProjectEvent
-from boardcast_messaging import ConsumerSpec, Delivery, InMemoryBroker
+from boardcast_messaging import Broker, ConsumerSpec, Delivery, create_broker
 from boardcast_testkit import unique
 from fakeredis import FakeAsyncRedis
 from tasks_api import Settings, create_app
-from tasks_api.migrate import upgrade
+from tasks_api.migrate import upgrade, upgrade_async
 
 FAST_HASH = {"argon2_time_cost": 1, "argon2_memory_kib": 64}
 
@@ -114,31 +115,63 @@ class Harness:
     app: Any
     client: httpx.AsyncClient
     api: Api
-    broker: InMemoryBroker
+    broker: Broker
     redis: FakeAsyncRedis
     recorder: Recorder
     settings: Settings
 
 
-async def start_harness(settings: Settings, redis: Any = None) -> AsyncIterator[Harness]:
-    broker = InMemoryBroker(settings.exchange)
+async def start_harness(
+    settings: Settings, redis: Any = None, amqp_url: str | None = None
+) -> AsyncIterator[Harness]:
+    """The app plus a recording consumer bound to everything, declared before anything is published.
+
+    With ``amqp_url`` the consumer uses its own RabbitMQ connection and the app builds its broker from
+    ``settings.amqp_url`` (which may point at a TcpProxy); otherwise both share one in-process bus.
+    """
+    broker = create_broker(amqp_url, exchange=settings.exchange, service="test-consumer")
     await broker.start()
     recorder = Recorder()
     handle = await broker.consume(ConsumerSpec(queue=unique("q"), bindings=["#"]), recorder.handle)
     redis = redis if redis is not None else FakeAsyncRedis()
-    app = create_app(settings, broker=broker, redis=redis)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield Harness(app, client, Api(client), broker, redis, recorder, settings)
-    await handle.stop()
-    await broker.stop()
+    app = create_app(settings, broker=None if amqp_url else broker, redis=redis)
+    try:
+        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
+            transport = httpx.ASGITransport(app=manager.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                yield Harness(app, client, Api(client), broker, redis, recorder, settings)
+    finally:
+        await handle.stop()
+        await broker.stop()
 
 
 @pytest.fixture
 async def h(sqlite_url: str) -> AsyncIterator[Harness]:
     async for harness in start_harness(make_settings(sqlite_url)):
         yield harness
+
+
+@pytest.fixture
+async def migrated_pg(pg_database: str) -> str:
+    await upgrade_async(pg_database)
+    return pg_database
+
+
+@pytest.fixture
+async def hpg(migrated_pg: str, amqp_url: str) -> AsyncIterator[Harness]:
+    """The app on a fresh PostgreSQL database and a real RabbitMQ (unique exchange)."""
+    async for harness in start_harness(make_settings(migrated_pg, amqp_url=amqp_url), amqp_url=amqp_url):
+        yield harness
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.rabbitmq])]
+)
+def any_h(request: pytest.FixtureRequest) -> Harness:
+    """Runs a test on SQLite + in-process bus, and again on PostgreSQL + RabbitMQ."""
+    name = "h" if request.param == "sqlite" else "hpg"
+    harness: Harness = request.getfixturevalue(name)
+    return harness
 
 
 async def make_admin(h: Harness, user: dict[str, Any]) -> None:
@@ -174,8 +207,12 @@ async def h_redis_down(sqlite_url: str, free_port: Any) -> AsyncIterator[Harness
 
 
 @pytest.fixture
-def promote(h: Harness) -> Any:
-    async def run(user: dict[str, Any]) -> None:
-        await make_admin(h, user)
+def promote() -> Any:
+    """``await promote(harness, user)``: make the user an admin."""
+    return make_admin
 
-    return run
+
+@pytest.fixture
+def harness() -> Any:
+    """``async with harness(settings, amqp_url=...) as h:`` for tests that need a custom setup."""
+    return contextlib.asynccontextmanager(start_harness)

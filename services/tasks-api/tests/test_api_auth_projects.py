@@ -139,7 +139,7 @@ async def test_admin_endpoint_audit_and_event(h, promote):
         await c.patch(f"/api/users/{other['id']}/admin", json={"is_admin": True}, headers=other["headers"])
     ).status_code == 403
     assert (await c.get("/api/audit", headers=other["headers"])).status_code == 403
-    await promote(admin)
+    await promote(h, admin)
     r = await c.patch(f"/api/users/{other['id']}/admin", json={"is_admin": True}, headers=admin["headers"])
     assert r.status_code == 200 and r.json()["is_admin"] is True
     r = await c.get("/api/audit", params={"entity": "user"}, headers=admin["headers"])

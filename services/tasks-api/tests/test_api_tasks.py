@@ -13,7 +13,8 @@ async def _events(h, pid, n):
     return h.recorder.of_project(pid)
 
 
-async def test_every_task_endpoint_emits_its_event_in_seq_order(h):
+async def test_every_task_endpoint_emits_its_event_in_seq_order(any_h):
+    h = any_h
     c, api = h.client, h.api
     owner, ed = await api.user(), await api.user()
     p = await api.project(owner)

@@ -34,3 +34,8 @@ async def assert_audit_log_is_append_only(url: str) -> None:
 
 async def test_sqlite_refuses_update_and_delete(sqlite_url):
     await assert_audit_log_is_append_only(sqlite_url)
+
+
+@pytest.mark.postgres
+async def test_postgres_refuses_update_and_delete(migrated_pg):
+    await assert_audit_log_is_append_only(migrated_pg)

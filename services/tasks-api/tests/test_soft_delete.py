@@ -5,10 +5,11 @@ from __future__ import annotations
 from boardcast_testkit import eventually
 
 
-async def test_delete_cascades_to_live_descendants_and_restore_brings_back_exactly_those(h, promote):
+async def test_delete_cascades_to_live_descendants_and_restore_brings_back_exactly_those(any_h, promote):
+    h = any_h
     c, api = h.client, h.api
     owner = await api.user()
-    await promote(owner)
+    await promote(h, owner)
     p = await api.project(owner)
     hd = owner["headers"]
     root = await api.task(owner, p, title="root")

@@ -18,17 +18,18 @@ depends_on = None
 TS = sa.DateTime(timezone=True)
 BIGID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-_PG_AUDIT_GUARD = """
-CREATE FUNCTION audit_log_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
-END;
-$$;
-CREATE TRIGGER audit_log_no_update BEFORE UPDATE OR DELETE ON audit_log
-    FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_change();
-CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse_change();
-"""
+_PG_AUDIT_GUARD = [
+    """CREATE FUNCTION audit_log_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+           RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP
+               USING ERRCODE = 'insufficient_privilege';
+       END;
+       $$""",
+    """CREATE TRIGGER audit_log_no_update BEFORE UPDATE OR DELETE ON audit_log
+       FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_change()""",
+    """CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+       FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse_change()""",
+]
 
 _SQLITE_AUDIT_GUARD = [
     """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
@@ -167,11 +168,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_audit_log_at", "audit_log", ["at"])
     op.create_index("ix_audit_log_entity_at", "audit_log", ["entity", "at"])
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(_PG_AUDIT_GUARD)
-    else:
-        for statement in _SQLITE_AUDIT_GUARD:
-            op.execute(statement)
+    guard = _PG_AUDIT_GUARD if op.get_bind().dialect.name == "postgresql" else _SQLITE_AUDIT_GUARD
+    for statement in guard:  # one statement per execute: asyncpg prepares each
+        op.execute(statement)
 
 
 def downgrade() -> None:
