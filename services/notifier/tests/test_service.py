@@ -153,6 +153,34 @@ async def test_push_failure_is_retried_and_the_frames_go_out_once_redis_answers(
         await frames.close()
 
 
+async def test_a_conflict_that_is_not_the_inbox_key_is_retried_not_acked(
+    running: Any, bus: InMemoryBroker, board: Board, monkeypatch: Any
+) -> None:
+    """E.g. two replicas projecting one new task at once: the loser must retry, not count as a duplicate."""
+    from notifier.store import NotificationStore
+    from sqlalchemy.exc import IntegrityError
+
+    real_apply = NotificationStore._apply
+    calls = {"n": 0}
+
+    async def racing(self: NotificationStore, *args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise IntegrityError(
+                "INSERT INTO notifier_tasks", {}, Exception("duplicate key notifier_tasks_pkey")
+            )
+        return await real_apply(self, *args)
+
+    monkeypatch.setattr(NotificationStore, "_apply", racing)
+    await bus.publisher.publish_event(board.member_added(ALICE, BOB))
+
+    async def notified() -> bool:
+        return [n["kind"] for n in await mine(running, BOB)] == ["member_added"]
+
+    await eventually(notified, what="notified on the retry")
+    assert calls["n"] == 2
+
+
 async def test_read_and_read_all_update_the_count_and_push_it(
     running: Any, bus: InMemoryBroker, fake_redis: FakeAsyncRedis, board: Board
 ) -> None:

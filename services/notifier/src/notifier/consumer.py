@@ -51,7 +51,7 @@ def make_handler(store: NotificationStore, pusher: Pusher) -> Handler:
             if not recorded.pending:
                 break
             await asyncio.sleep(PENDING_POLL_SECONDS)
-            recorded = await store.claim_unpushed(event.event_id)
+            recorded = await store.claim_unpushed(event.event_id) or recorded
         if recorded.pending:
             raise PushPending(f"event {event.event_id} is being pushed by another delivery")
         if not recorded.duplicate:

@@ -73,9 +73,15 @@ class NotificationStore:
                 if not rows:
                     inbox.pushed_at = now
             return Recorded([_addressed(r) for r in rows], duplicate=False)
-        except IntegrityError:
-            pass  # already recorded: only its push may be left to do
-        return await self.claim_unpushed(event.event_id)
+        except IntegrityError as exc:
+            conflict = exc
+        # Usually the inbox key: already recorded, only its push may be left to do.
+        recorded = await self.claim_unpushed(event.event_id)
+        if recorded is None:
+            # Not recorded after all: another constraint (e.g. two replicas projecting one new task at once).
+            # Raise, so the message is retried rather than acked unrecorded.
+            raise conflict
+        return recorded
 
     async def _apply(
         self, session: AsyncSession, event: ProjectEvent | AccountEvent, now: datetime
@@ -136,10 +142,10 @@ class NotificationStore:
         elif task.version >= row.version:
             row.title, row.assignee_id, row.version = task.title, task.assignee_id, task.version
 
-    async def claim_unpushed(self, event_id: uuid.UUID) -> Recorded:
+    async def claim_unpushed(self, event_id: uuid.UUID) -> Recorded | None:
         """For an event already recorded: if its frames never went out (Redis was down after the commit, or
         the process died), claim the push and hand back its notifications; ``pending`` while another delivery
-        holds a fresh claim."""
+        holds a fresh claim. None if the event is not recorded at all."""
         now = datetime.now(UTC)
         async with self._sessions.begin() as session:
             claimed = await session.execute(
@@ -157,8 +163,9 @@ class NotificationStore:
                 )
                 return Recorded([_addressed(r) for r in rows], duplicate=True)
             inbox = await session.get(InboxRow, event_id)
-        pending = inbox is not None and inbox.pushed_at is None
-        return Recorded([], duplicate=True, pending=pending)
+        if inbox is None:
+            return None
+        return Recorded([], duplicate=True, pending=inbox.pushed_at is None)
 
     async def mark_pushed(self, event_id: uuid.UUID) -> None:
         async with self._sessions.begin() as session:
