@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from boardcast_contracts import (
@@ -21,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from .strategies import event, events, events_of, task
+from .strategies import event, events, events_of, offsets, task
 
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -129,6 +130,38 @@ def test_oversized_input_is_refused_before_parsing() -> None:
 def test_malformed_inputs(raw: str | bytes) -> None:
     with pytest.raises(EventDecodeError):
         decode_event(raw)
+
+
+_edges = st.one_of(
+    st.datetimes(max_value=datetime(1, 1, 2)), st.datetimes(min_value=datetime(9999, 12, 30)), st.datetimes()
+)
+extreme = st.builds(lambda d, tz: d.replace(tzinfo=tz).isoformat(), _edges, st.just(UTC) | offsets)
+
+
+@FUZZ
+@given(st.sampled_from(["task_created", "task_updated", "comment_updated"]), extreme, extreme, st.data())
+def test_timestamps_at_the_edges_of_the_calendar(
+    event_type: str, occurred: str, created: str, data: st.DataObject
+) -> None:
+    """Offsets that push a timestamp past year 1 or 9999 in UTC are refused, not an OverflowError."""
+    doc = json.loads(encode_event(data.draw(events_of(event_type))))
+    doc["occurred_at"] = occurred
+    payload = doc["data"].get("task") or doc["data"]["comment"]
+    payload["created_at"] = created
+    _decode_or_refuse(json.dumps(doc))
+
+
+@pytest.mark.parametrize("ts", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+@pytest.mark.parametrize("where", ["envelope", "payload"])
+def test_timestamps_without_a_utc_form_are_refused(ts: str, where: str) -> None:
+    pid = uuid.uuid4()
+    doc = json.loads(encode_event(event("task_created", pid, {"task": task(pid)})))
+    if where == "envelope":
+        doc["occurred_at"] = ts
+    else:
+        doc["data"]["task"]["created_at"] = ts
+    with pytest.raises(EventDecodeError, match="out of range"):
+        decode_event(json.dumps(doc))
 
 
 @pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity"])

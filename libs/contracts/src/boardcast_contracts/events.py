@@ -20,16 +20,23 @@ SUPPORTED_SCHEMA_VERSIONS: frozenset[int] = frozenset({1})
 """Envelope schema versions this code reads. Add the new one here before anything publishes it."""
 
 
+def _to_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+14:00 has no UTC form; a validator must raise ValueError
+        raise ValueError("timestamp is out of range once converted to UTC") from None
+
+
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("timestamp must carry a UTC offset (RFC 3339)")
-    return value.astimezone(UTC)
+    return _to_utc(value)
 
 
 def _as_utc(value: datetime) -> datetime:
     # Payload timestamps may come naive from a database column that stores UTC without an offset (SQLite);
     # they are UTC, not the machine's local time, so the offset is attached rather than converted to.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else _to_utc(value)
 
 
 def _rfc3339(value: datetime) -> str:
