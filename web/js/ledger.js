@@ -23,6 +23,7 @@ export class EventLedger {
     this.seen = new Set();
     this.order = [];
     this.pending = new Map();
+    this.paused = false;
     this.channel = "BroadcastChannel" in window ? new BroadcastChannel(`bc:events:${projectId}`) : null;
     if (this.channel) this.channel.onmessage = (e) => this.offer(e.data, "tab");
     else {
@@ -39,10 +40,22 @@ export class EventLedger {
     }
   }
 
-  /** Start from a REST snapshot taken at `seq`: later events are applied on top of it. */
+  /** Hold every event (socket and tabs alike) while a REST snapshot is being fetched. */
+  pause() {
+    this.paused = true;
+  }
+
+  /**
+   * Start from a REST snapshot taken at `seq` and resume: held events after it are applied on top, in order.
+   * The remembered ids are forgotten because they described the state the snapshot replaced; from here on
+   * the seq rule drops anything the snapshot already holds.
+   */
   reset(seq) {
     this.seq = Number(seq) || 0;
+    this.seen.clear();
+    this.order = [];
     for (const s of [...this.pending.keys()]) if (s <= this.seq) this.pending.delete(s);
+    this.paused = false;
     this.#drain();
   }
 
@@ -51,7 +64,7 @@ export class EventLedger {
     if (!ev || typeof ev.seq !== "number" || !ev.event_id) return false;
     if (ev.project_id && ev.project_id !== this.projectId) return false;
     if (this.seen.has(ev.event_id) || ev.seq <= this.seq) return false;
-    if (ev.seq > this.seq + 1) {
+    if (this.paused || ev.seq > this.seq + 1) {
       this.pending.set(ev.seq, ev);
       if (this.pending.size > MAX_PENDING) {
         this.pending.clear();
@@ -65,6 +78,7 @@ export class EventLedger {
   }
 
   #drain() {
+    if (this.paused) return;
     let next;
     while ((next = this.pending.get(this.seq + 1))) {
       this.pending.delete(next.seq);

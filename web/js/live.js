@@ -13,7 +13,6 @@ export class ProjectLive {
   constructor({ projectId, store, wsUrl, onStatus, onEvent = () => {}, onRevoked, onUnauthorized }) {
     Object.assign(this, { projectId, store, wsUrl, onStatus, onEvent, onRevoked, onUnauthorized });
     this.resyncing = null;
-    this.held = [];
     this.ledger = new EventLedger(projectId, {
       apply: (ev, source) => {
         store.applyEvent(ev);
@@ -41,6 +40,7 @@ export class ProjectLive {
   }
 
   stop() {
+    this.stopped = true;
     this.socket.stop();
     this.ledger.close();
   }
@@ -54,6 +54,7 @@ export class ProjectLive {
   // The project's seq is read before the tasks: every event after it is replayed on top, and task events
   // that the task list already reflects are dropped by their version.
   async #snapshot() {
+    this.ledger.pause();
     const project = await api.project(this.projectId);
     const [tasks, members] = await Promise.all([api.tasks(this.projectId), api.members(this.projectId).catch(() => [])]);
     this.store.project = { ...this.store.project, ...project };
@@ -63,12 +64,13 @@ export class ProjectLive {
     return project;
   }
 
-  /** Refetch over REST (resync_required, or a gap the ledger cannot fill); events arriving meanwhile wait. */
+  /** Refetch over REST (resync_required, or a gap the ledger cannot fill); events arriving meanwhile wait
+   *  in the paused ledger and are applied on top of the new snapshot. */
   async resync() {
     if (this.resyncing) return this.resyncing;
     this.resyncing = (async () => {
       try {
-        for (;;) {
+        while (!this.stopped) {
           try {
             await this.#snapshot();
             break;
@@ -80,8 +82,6 @@ export class ProjectLive {
       } finally {
         this.resyncing = null;
       }
-      const held = this.held.splice(0);
-      for (const ev of held) this.ledger.offer(ev, "socket");
     })().catch((err) => {
       if (err?.status === 401) this.onUnauthorized();
       else this.onRevoked("You no longer have access to this project.");
@@ -110,10 +110,7 @@ export class ProjectLive {
         console.warn("gateway error", msg);
         break;
       default:
-        if (msg && msg.event_id) {
-          if (this.resyncing) this.held.push(msg);
-          else this.ledger.offer(msg, "socket");
-        }
+        if (msg && msg.event_id) this.ledger.offer(msg, "socket");
     }
   }
 

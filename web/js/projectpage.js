@@ -127,8 +127,11 @@ export function createProjectPage(root, { projectId, me, config, navigate, onUna
     }
   }
 
+  let leaving = false;
   function leave(message) {
-    if (stopped) return;
+    // access_revoked and the 4403 close that follows it both land here: one message, one navigation.
+    if (stopped || leaving) return;
+    leaving = true;
     toast(message, { kind: "error", timeout: 10000 });
     navigate("#/projects");
   }

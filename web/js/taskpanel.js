@@ -225,10 +225,11 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
     }
   }
 
-  async function loadComments() {
+  async function loadComments({ replace = false } = {}) {
     try {
       const list = await api.comments(task.id);
-      // Events may have arrived while loading: merge rather than overwrite.
+      // On open, events may have arrived while loading: merge. After a resync the server's list is the truth.
+      if (replace) comments = [];
       for (const c of list) if (!comments.some((x) => x.id === c.id)) comments.push(c);
       comments.sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)));
       renderComments();
@@ -264,6 +265,15 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
     } else if (change.kind === "comment" && change.type === "comment_deleted" && change.data.task_id === task.id) {
       comments = comments.filter((c) => c.id !== change.data.comment_id);
       renderComments();
+    } else if (change.kind === "reset") {
+      // The board was refetched (resync): take the fresh task and comments unless the user is mid-edit.
+      const fresh = store.tasks.get(task.id);
+      if (fresh && !dirty) {
+        task = fresh;
+        fillForm();
+      }
+      renderSubtasks();
+      loadComments({ replace: true });
     } else if (change.kind === "members") {
       if (!dirty) fillForm();
       renderComments();
