@@ -211,3 +211,58 @@ async def test_consuming_again_within_seconds_after_the_broker_connection_is_cut
         await running.stop()  # while the proxy still forwards, so the broker closes cleanly
     finally:
         await proxy.stop()
+
+
+async def test_consuming_again_after_rabbitmq_force_closes_the_connection(stack: Any, board: Board) -> None:
+    """What a broker restart sends: connection.close (320 CONNECTION_FORCED) from the server side, the path of
+    aio-pika#231. The connection is found by its port through a pass-through proxy and closed with
+    rabbitmqctl."""
+    import asyncio
+    import shutil
+
+    ctl = shutil.which("rabbitmqctl")
+    if ctl is None:
+        pytest.skip("rabbitmqctl not installed: the forced close is covered by the TCP cut test only")
+    start, publisher, _ = stack
+    proxy = await TcpProxy("127.0.0.1", 5672).start()
+    try:
+        running = await start(amqp=f"amqp://guest:guest@{proxy.url_host_port}/")
+        queue = running.settings.notifier_queue
+        await deliver_twice(publisher, queue, board.member_added(ALICE, BOB))
+
+        def upstream_ports() -> set[int]:
+            return {
+                w.get_extra_info("sockname")[1]
+                for w in proxy._writers  # the upstream side of each proxied connection
+                if not w.is_closing() and (w.get_extra_info("peername") or ("", 0))[1] == 5672
+            }
+
+        ports = upstream_ports()
+        listing = await asyncio.create_subprocess_exec(
+            ctl, "list_connections", "-q", "pid", "peer_port", stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await listing.communicate()
+        pids = [
+            line.split("\t")[0]
+            for line in out.decode().splitlines()
+            if "\t" in line and line.split("\t")[1].strip().isdigit() and int(line.split("\t")[1]) in ports
+        ]
+        assert pids, f"our connection (ports {ports}) is not listed"
+        for pid in pids:
+            closing = await asyncio.create_subprocess_exec(
+                ctl, "close_connection", pid, "test: broker restart"
+            )
+            assert await closing.wait() == 0
+        closed = time.monotonic()
+        await publisher.publisher.publish_event(board.member_added(ALICE, CAROL))
+
+        async def caught_up() -> bool:
+            return await kinds_of(running, CAROL) == ["member_added"]
+
+        await eventually(caught_up, timeout=20, what="consuming again after a forced close")
+        assert time.monotonic() - closed < 10
+        reconnected = upstream_ports()
+        assert reconnected and not reconnected & ports, "the old connection is gone and a new one serves"
+        await running.stop()
+    finally:
+        await proxy.stop()
