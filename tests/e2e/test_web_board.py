@@ -487,6 +487,32 @@ def test_a_member_made_viewer_gets_a_read_only_board_at_once(browser: Any, team:
     assert board.errors == []
 
 
+def test_a_board_that_failed_to_load_comes_back_with_retry(browser: Any, team: Team) -> None:
+    from playwright.sync_api import Route, expect
+
+    context = new_context(browser)
+    Board(context, team, team.owner).page.close()  # signs in; the token stays in this context's storage
+    page = context.new_page()
+    failed: list[str] = []
+
+    def down(route: Route) -> None:
+        failed.append(route.request.url)
+        route.abort()
+
+    page.route(f"**/api/projects/{team.project_id}/tasks", down)
+    page.goto(f"{team.server.base_url}/#/p/{team.project_id}")
+    expect(page.get_by_role("alert").filter(has_text="Could not load the board")).to_be_visible(
+        timeout=WAIT_MS
+    )
+    expect(page.locator(".live")).to_have_attribute("data-status", "offline")
+
+    page.unroute(f"**/api/projects/{team.project_id}/tasks")
+    page.get_by_role("button", name="Retry").click()
+    expect(page.locator(".live")).to_have_attribute("data-status", "live", timeout=WAIT_MS)
+    expect(page.locator(".column-todo .card")).to_have_count(3)
+    assert len(failed) == 1
+
+
 def test_the_live_socket_gives_up_after_five_tries_and_offers_a_retry(
     browser: Any, server: DevServer
 ) -> None:

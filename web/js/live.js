@@ -32,11 +32,14 @@ export class ProjectLive {
   /** Load the board over REST, then open the socket resuming from the snapshot's seq. */
   async start() {
     await this.#snapshot();
+    this.loaded = true;
     this.socket.start();
   }
 
+  /** The Retry button: a fresh budget of reconnect tries (and the first load again, if that is what failed). */
   retry() {
-    this.socket.retry();
+    if (this.loaded) this.socket.retry();
+    else return this.start();
   }
 
   stop() {

@@ -32,7 +32,7 @@ export function createProjectPage(root, { projectId, me, config, navigate, onUna
   const title = h("h1", { class: "project-title" }, "…");
   const roleTag = h("span", { class: "role" });
   const statusText = h("span", { class: "live-text" }, "Connecting…");
-  const retryBtn = h("button", { class: "btn btn-small", type: "button", hidden: true, onclick: () => live.retry() }, "Retry");
+  const retryBtn = h("button", { class: "btn btn-small", type: "button", hidden: true, onclick: () => retry() }, "Retry");
   const liveBox = h("div", { class: "live", role: "status", "aria-live": "polite", dataset: { status: "connecting" } },
     h("span", { class: "dot", "aria-hidden": "true" }), statusText, retryBtn);
   const presenceBox = h("div", { class: "presence", "aria-label": "Who else is on this board" });
@@ -244,22 +244,44 @@ export function createProjectPage(root, { projectId, me, config, navigate, onUna
   }
 
   // ---------------------------------------------------------------- start
-  setStatus("connecting");
+  let ready = null;
+  let wanted = ["board", null];
+  function load(first) {
+    setStatus("connecting");
+    return Promise.resolve(first ? live.start() : live.retry()).then(
+      () => {
+        renderHead();
+        return true;
+      },
+      (err) => {
+        if (err.status === 404 || err.status === 403) leave("That project does not exist or you are not a member.");
+        else if (err.status !== 401) {
+          mount(content, h("p", { class: "error-text", role: "alert" }, `Could not load the board: ${describeError(err)}`));
+          setStatus("offline");
+        }
+        return false;
+      },
+    );
+  }
+
+  function retry() {
+    if (live.loaded) return live.retry();
+    // The first load failed: load again, then show the view the user asked for.
+    ready = load(false).then((ok) => {
+      if (ok && !stopped) show(...wanted);
+      return ok;
+    });
+  }
+
   renderPresence();
-  const ready = live.start().then(
-    () => renderHead(),
-    (err) => {
-      if (err.status === 404 || err.status === 403) leave("That project does not exist or you are not a member.");
-      else if (err.status !== 401) {
-        mount(content, h("p", { class: "error-text", role: "alert" }, `Could not load the board: ${describeError(err)}`));
-        setStatus("offline");
-      }
-    },
-  );
+  ready = load(true);
 
   return {
     projectId,
-    show: (next, taskId) => ready.then(() => !stopped && show(next, taskId)),
+    show: (next, taskId) => {
+      wanted = [next, taskId];
+      return ready.then((ok) => ok && !stopped && show(next, taskId));
+    },
     destroy() {
       stopped = true;
       panel?.close();
