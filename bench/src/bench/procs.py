@@ -124,6 +124,13 @@ class Proc:
         self._log.close()
 
 
+def machine_busy() -> CpuMark:
+    """CPU seconds the whole machine has been busy (all cores, every process), idle and iowait excluded."""
+    t = psutil.cpu_times()
+    busy = sum(t) - t.idle - getattr(t, "iowait", 0.0)
+    return CpuMark(busy, time.monotonic())
+
+
 def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
 

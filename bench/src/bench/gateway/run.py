@@ -12,7 +12,7 @@ from typing import Any
 from bench.events import EventFactory, now_us
 from bench.gateway.systems import System
 from bench.loadgen import LoadGen
-from bench.procs import cpu_share
+from bench.procs import cpu_share, machine_busy
 from bench.profile import Profile
 from bench.stats import median, percentile
 
@@ -46,7 +46,7 @@ async def closed_loop(
     assert system.server is not None
     loop = asyncio.get_running_loop()
     await lg.reset()
-    server0, gen0 = system.server.cpu(), lg.cpu()
+    server0, gen0, box0 = system.server.cpu(), lg.cpu(), machine_busy()
     start_us = now_us()
     deadline = loop.time() + duration
     published = 0
@@ -63,7 +63,7 @@ async def closed_loop(
             stalled = True
             break
     drained = not stalled and await _drain(lg, published, DRAIN_S)
-    server1, gen1 = system.server.cpu(), lg.cpu()
+    server1, gen1, box1 = system.server.cpu(), lg.cpu(), machine_busy()
     rep = await lg.report()
     elapsed = (rep.last_us - start_us) / 1e6 if rep.received else math.nan
     rate = rep.received / elapsed if rep.received else 0.0
@@ -78,6 +78,7 @@ async def closed_loop(
         "server_cores": server_cores,
         "delivered_per_cpu_s": rate / server_cores if server_cores > 0 else math.nan,
         "loadgen_cores": cpu_share(gen0, gen1),
+        "machine_cores": cpu_share(box0, box1),
         "p50_ms": percentile(rep.latencies_us, 50) / 1000,
         "p99_ms": percentile(rep.latencies_us, 99) / 1000,
         "dropped_sockets": rep.closed_unexpectedly,
@@ -155,11 +156,18 @@ async def measure_room(system: System, profile: Profile, log: Log) -> dict[str, 
             log(
                 f"  throughput run {i + 1}: {r['delivered_per_s']:,.0f} msg/s, "
                 f"server {r['server_cores']:.2f} cores, "
-                f"load generator {r['loadgen_cores']:.2f} cores, drained={r['drained']}, "
+                f"load generator {r['loadgen_cores']:.2f} cores, machine {r['machine_cores']:.2f} cores, "
+                f"drained={r['drained']}, "
                 f"dropped {r['dropped_sockets']} {r['close_codes']}"
             )
         result["throughput"] = _summary(
-            runs, "delivered_per_s", "server_cores", "loadgen_cores", "delivered_per_cpu_s", "p99_ms"
+            runs,
+            "delivered_per_s",
+            "server_cores",
+            "loadgen_cores",
+            "machine_cores",
+            "delivered_per_cpu_s",
+            "p99_ms",
         )
         best = result["throughput"]["median_delivered_per_s"] / conn["ok"]
         for name, rate in (("latency_common", profile.common_rate), ("latency_half", max(1.0, best / 2))):

@@ -134,6 +134,24 @@ class PySioPeer(System):
         await self._manager.emit("event", doc, room=room)
 
 
+def _js_numbers(value: Any) -> Any:
+    """JavaScript has one number type: an integral float goes on the msgpack wire as an integer."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _js_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_js_numbers(v) for v in value]
+    return value
+
+
+def emitter_message(room: str, doc: dict[str, Any]) -> tuple[str, bytes]:
+    """Channel and bytes @socket.io/redis-emitter publishes for ``emit("event", doc)`` to one room."""
+    packet = {"type": 2, "data": ["event", _js_numbers(doc)], "nsp": "/"}
+    opts = {"rooms": [room], "flags": {}, "except": []}
+    return f"socket.io#/#{room}#", msgpack.packb(["emitter", packet, opts])
+
+
 class NodeSioPeer(System):
     """Peer (c): Node socket.io + @socket.io/redis-adapter, fed as @socket.io/redis-emitter feeds it."""
 
@@ -152,10 +170,7 @@ class NodeSioPeer(System):
         return [Target(url, count, sio_auth={"room": room})]
 
     async def publish(self, room: str, doc: dict[str, Any]) -> None:
-        # Byte for byte what @socket.io/redis-emitter publishes: msgpack [uid, packet, opts], room channel.
-        packet = {"type": 2, "data": ["event", doc], "nsp": "/"}
-        opts = {"rooms": [room], "flags": {}, "except": []}
-        await self._redis.publish(f"socket.io#/#{room}#", msgpack.packb(["emitter", packet, opts]))
+        await self._redis.publish(*emitter_message(room, doc))
 
     async def stop(self) -> None:
         if hasattr(self, "_redis"):
