@@ -126,8 +126,9 @@ def create_app(settings: Settings, *, broker: Broker | None = None, redis: Redis
 
     app = FastAPI(title="Boardcast tasks-api", version="1.0.0", lifespan=lifespan)
     errors.install(app)
-    for module in (accounts, projects, tasks, reports, ops):
-        app.include_router(module.router)
+    for module in (accounts, projects, tasks, reports):
+        app.include_router(module.router, responses=errors.ERRORS)
+    app.include_router(ops.router)
     app.add_middleware(RequestMiddleware, metrics=metrics)
     web = _web_dir(settings)
     if web is not None:

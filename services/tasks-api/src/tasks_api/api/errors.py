@@ -2,17 +2,46 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from typing import Any
 
-from tasks_api.domain.errors import DomainError, Unauthorized
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tasks_api.domain.errors import DomainError, Invalid, Unauthorized
+
+
+class ErrorOut(BaseModel):
+    """Every error body: ``detail`` says what went wrong (a 409 on a stale version adds ``task``)."""
+
+    model_config = ConfigDict(extra="allow")
+    detail: Any
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text}
+    for code, text in (
+        (401, "No, bad or expired token"),
+        (403, "Authenticated but not allowed"),
+        (404, "Not found, or not a member of its project"),
+        (409, "Version or state conflict"),
+    )
+}
 
 
 async def _domain(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    if isinstance(exc, Invalid):
+        # The same shape as a request validation error, so a client handles every 422 one way.
+        loc = exc.extra.get("loc", ["body"])
+        return JSONResponse(
+            {"detail": [{"loc": loc, "msg": exc.detail, "type": "value_error"}]}, status_code=422
+        )
     return JSONResponse({"detail": exc.detail, **exc.extra}, status_code=exc.status_code, headers=headers)
 
 
@@ -34,7 +63,16 @@ async def _database(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "database unavailable"}, status_code=503)
 
 
+async def _http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # a body that is not even JSON: SPEC §3 calls every bad body a 422
+        detail = [{"loc": ["body"], "msg": str(exc.detail), "type": "json_invalid"}]
+        return JSONResponse({"detail": detail}, status_code=422)
+    return await http_exception_handler(request, exc)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(DBAPIError, _database)

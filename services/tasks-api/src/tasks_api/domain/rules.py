@@ -60,7 +60,7 @@ def parse_if_match(header: str | None) -> int | None:
         value = value[2:]
     value = value.strip('"')
     if not value.isascii() or not value.isdigit() or len(value) > 12:
-        raise Invalid("If-Match must be a task version, e.g. If-Match: 3")
+        raise Invalid("If-Match must be a task version, e.g. If-Match: 3", loc=["header", "if-match"])
     return int(value)
 
 
