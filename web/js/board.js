@@ -15,7 +15,7 @@ export function renderBoard(root, { store, canEdit, openTask }) {
   const marker = h("div", { class: "drop-marker", "aria-hidden": "true" });
 
   const columns = STATUSES.map(({ id, label }) => {
-    const count = h("span", { class: "column-count", "aria-label": "cards" }, "0");
+    const count = h("span", { class: "column-count" }, "0");
     const list = h("ol", { class: "column-list", "aria-label": `${label} tasks`, dataset: { status: id } });
     lists.set(id, { list, count });
     list.addEventListener("dragover", (e) => onDragOver(e, id));
@@ -30,8 +30,9 @@ export function renderBoard(root, { store, canEdit, openTask }) {
       list,
     );
   });
+  const announcer = h("div", { class: "sr-only", "aria-live": "polite" });
   claim(root);
-  mount(root, h("div", { class: "board" }, columns));
+  mount(root, h("div", { class: "board" }, columns), announcer);
 
   // ---------------------------------------------------------------- rendering
 
@@ -88,18 +89,26 @@ export function renderBoard(root, { store, canEdit, openTask }) {
     );
   }
 
+  function nextCard(node) {
+    while (node && !node.classList.contains("card")) node = node.nextElementSibling;
+    return node;
+  }
+
   function render(flashId = null) {
     const live = new Set();
     for (const { id: status } of STATUSES) {
       const { list, count } = lists.get(status);
       const tasks = store.column(status);
       count.textContent = String(tasks.length);
-      tasks.forEach((task, i) => {
+      count.setAttribute("aria-label", `${tasks.length} task${tasks.length === 1 ? "" : "s"}`);
+      // One pass with a cursor over the cards already there: only cards out of place move in the DOM.
+      let cursor = nextCard(list.firstElementChild);
+      for (const task of tasks) {
         live.add(task.id);
         const el = cardFor(task);
-        const at = list.querySelectorAll(":scope > .card")[i];
-        if (at !== el) list.insertBefore(el, at || null);
-      });
+        if (el === cursor) cursor = nextCard(cursor.nextElementSibling);
+        else list.insertBefore(el, cursor);
+      }
       list.classList.toggle("empty", tasks.length === 0);
     }
     for (const [id, el] of cards) {
@@ -133,6 +142,7 @@ export function renderBoard(root, { store, canEdit, openTask }) {
     const undo = store.moveLocal(id, status, position);
     try {
       store.upsert(await api.moveTask(id, status, position, task.version));
+      announcer.textContent = `Moved “${task.title}” to ${statusLabel(status)}, position ${index + 1}.`;
     } catch (err) {
       const latest = err.status === 409 ? conflictTask(err) : null;
       if (latest) store.upsert(latest, { force: true });
@@ -204,8 +214,9 @@ export function renderBoard(root, { store, canEdit, openTask }) {
   }
 
   const unsubscribe = store.subscribe((change) => {
+    if (change.kind === "members") for (const el of cards.values()) el._task = null; // names may have changed
     if (change.kind === "task" || change.kind === "removed" || change.kind === "reset" || change.kind === "members")
-      render(change.kind === "task" && change.remote ? change.id : null);
+      render();
   });
   render();
   return {

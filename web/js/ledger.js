@@ -125,11 +125,6 @@ export class EventLedger {
     }
   }
 
-  /** The browser-wide high-water mark: the highest seq any tab of this browser has applied. */
-  browserSeq() {
-    return this.#read().seq || 0;
-  }
-
   close() {
     this.channel?.close();
     this.channel = null;

@@ -70,18 +70,24 @@ export class ProjectLive {
   /** Refetch over REST (resync_required, or a gap the ledger cannot fill); events arriving meanwhile wait
    *  in the paused ledger and are applied on top of the new snapshot. */
   async resync() {
-    if (this.resyncing) return this.resyncing;
+    if (this.resyncing) {
+      this.again = true; // asked again mid-fetch (the ledger overflowed): one more snapshot after this one
+      return this.resyncing;
+    }
     this.resyncing = (async () => {
       try {
-        while (!this.stopped) {
-          try {
-            await this.#snapshot();
-            break;
-          } catch (err) {
-            if (err?.status === 401 || err?.status === 403 || err?.status === 404) throw err;
-            await new Promise((r) => setTimeout(r, 1000));
+        do {
+          this.again = false;
+          while (!this.stopped) {
+            try {
+              await this.#snapshot();
+              break;
+            } catch (err) {
+              if (err?.status === 401 || err?.status === 403 || err?.status === 404) throw err;
+              await new Promise((r) => setTimeout(r, 1000));
+            }
           }
-        }
+        } while (this.again && !this.stopped);
       } finally {
         this.resyncing = null;
       }

@@ -21,11 +21,16 @@ export class LiveSocket {
     this.status = "idle";
     this.stopped = false;
     this.timers = {};
+    // Back on the network while Offline or between tries: try now instead of waiting out the backoff.
+    this.onOnline = () => {
+      if (!this.stopped && (this.status === "offline" || this.status === "reconnecting")) this.retry();
+    };
   }
 
   start() {
     this.stopped = false;
     this.failures = 0;
+    window.addEventListener("online", this.onOnline);
     this.#setStatus("connecting");
     this.#open();
   }
@@ -39,6 +44,7 @@ export class LiveSocket {
 
   stop() {
     this.stopped = true;
+    window.removeEventListener("online", this.onOnline);
     this.#clearTimers();
     this.#dropSocket();
     this.#setStatus("closed");
@@ -94,6 +100,7 @@ export class LiveSocket {
     if (this.stopped) return;
     if (code === CLOSE_UNAUTHORIZED || code === CLOSE_FORBIDDEN) {
       this.stopped = true;
+      window.removeEventListener("online", this.onOnline);
       this.#setStatus("closed");
       this.onFatal(code, reason);
       return;
@@ -113,7 +120,12 @@ export class LiveSocket {
     clearTimeout(this.timers.ping);
     this.timers.ping = setTimeout(() => {
       this.send({ type: "ping" });
-      this.timers.pong = setTimeout(() => this.ws?.close(4000, "no pong"), this.pongTimeout);
+      // A dead link cannot finish a close handshake either: drop the socket and count it as lost at once.
+      this.timers.pong = setTimeout(() => {
+        this.#dropSocket();
+        this.#clearTimers();
+        this.#lost(1006);
+      }, this.pongTimeout);
     }, this.pingEvery);
   }
 
