@@ -299,6 +299,24 @@ def test_a_drag_in_one_browser_moves_the_card_in_the_other_without_reload(
     assert owner.errors == [] and editor.errors == []
 
 
+def test_cards_move_with_the_keyboard_too(browser: Any, team: Team) -> None:
+    from playwright.sync_api import expect
+
+    board = Board(new_context(browser), team, team.editor)
+    board.card("Book the venue", "todo").focus()
+    board.page.keyboard.press("Alt+ArrowRight")
+    expect(board.card("Book the venue", "in_progress")).to_be_visible(timeout=WAIT_MS)
+    expect(board.page.locator(".board ~ [aria-live]")).to_contain_text(
+        "Moved “Book the venue” to In progress"
+    )
+    board.page.keyboard.press("Alt+ArrowLeft")  # focus stays on the moved card
+    expect(board.card("Book the venue", "todo")).to_be_visible(timeout=WAIT_MS)
+    expect(board.page.locator(".card.pending")).to_have_count(0, timeout=WAIT_MS)  # the server has answered
+    task = team.tasks["Book the venue"]
+    assert team.server.call(team.editor.token, "GET", f"/api/tasks/{task['id']}")["status"] == "todo"
+    assert board.errors == []
+
+
 def test_a_refused_drag_is_rolled_back_with_a_visible_message(browser: Any, team: Team) -> None:
     from playwright.sync_api import Route, expect
 
