@@ -12,11 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.loadgen import ensure_node_modules
-from bench.procs import WORK, raise_nofile
-from bench.profile import FULL, QUICK
-
 from bench import machine, report
+from bench.loadgen import ensure_node_modules
+from bench.procs import WORK, cpu_share, machine_busy, raise_nofile
+from bench.profile import FULL, QUICK
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCS = ROOT / "docs"
@@ -31,7 +30,12 @@ async def _run(args: argparse.Namespace, results: dict[str, Any]) -> None:
     profile = QUICK if args.quick else FULL
     redis_url = os.environ.get("BOARDCAST_REDIS_URL", "redis://127.0.0.1:6379/0")
     for name in args.benchmarks or BENCHMARKS:
-        started = time.monotonic()
+        started, busy0 = time.monotonic(), machine_busy()
+        context = {
+            "command": " ".join(["python -m bench", *sys.argv[1:]]),
+            "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "loadavg_start": round(os.getloadavg()[0], 2),
+        }
         if name == "gateway":
             from bench.gateway import suite as gateway
 
@@ -49,7 +53,10 @@ async def _run(args: argparse.Namespace, results: dict[str, Any]) -> None:
             from bench import staleness
 
             results["cache"] = await staleness.run(profile, redis_url, log)
-        results.setdefault("durations_s", {})[name] = round(time.monotonic() - started, 1)
+        context["loadavg_end"] = round(os.getloadavg()[0], 2)
+        context["machine_busy_cores"] = round(cpu_share(busy0, machine_busy()), 2)
+        context["duration_s"] = round(time.monotonic() - started, 1)
+        results[name]["context"] = context
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import ScalarFormatter
 
 OURS = "#1f6feb"
 PEER = "#8b949e"
@@ -23,7 +24,8 @@ def _bars_with_runs(
     ax: Any, labels: list[str], medians: list[float], runs: list[list[float]], colors: list[str]
 ) -> None:
     xs = range(len(labels))
-    ax.bar(xs, [0 if math.isnan(m) else m for m in medians], color=colors, alpha=0.85)
+    bars = ax.bar(xs, [0 if math.isnan(m) else m for m in medians], color=colors, alpha=0.85)
+    ax.bar_label(bars, labels=[f"{m:,.1f}" if m < 100 else f"{m:,.0f}" for m in medians], fontsize=8)
     for x, values in zip(xs, runs, strict=True):
         ax.scatter([x] * len(values), values, color="black", s=12, zorder=3)
     ax.set_xticks(list(xs), labels, rotation=15, ha="right", fontsize=8)
@@ -51,7 +53,7 @@ def fanout_throughput(systems: dict[str, Any], out: Path) -> Path:
         [[r["delivered_per_cpu_s"] / 1000 for r in t["runs"]] for t in tp],
         _colors(keys),
     )
-    right.set_ylabel("delivered messages per server CPU-second (thousands)")
+    right.set_ylabel("deliveries per server CPU-s (thousands)")
     right.set_title("Per core: deliveries per CPU-second of the server")
     fig.tight_layout()
     path = out / "gateway-throughput.png"
@@ -75,6 +77,7 @@ def fanout_latency(systems: dict[str, Any], out: Path) -> Path:
         ax.bar([x - 0.2 for x in xs], p50, width=0.4, color=_colors(keys), alpha=0.55, label="p50")
         ax.bar([x + 0.2 for x in xs], p99, width=0.4, color=_colors(keys), alpha=0.95, label="p99")
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(ScalarFormatter())
         ax.set_xticks(xs, labels, rotation=15, ha="right", fontsize=8)
         ax.set_ylabel("publish -> client receive (ms, log scale)")
         offered = [r["median_offered_per_s"] for r in rooms]

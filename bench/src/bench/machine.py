@@ -31,6 +31,6 @@ def describe() -> dict[str, Any]:
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "node": _first_line(["node", "--version"]),
-        "redis": _first_line(["redis-server", "--version"]),
+        "redis": " ".join(_first_line(["redis-server", "--version"]).split()[:3]).replace(" v=", " "),
         "loadavg_start": [round(x, 2) for x in os.getloadavg()],
     }

@@ -167,11 +167,24 @@ def _header(doc: Doc, results: dict[str, Any]) -> None:
     )
 
 
+def _context(doc: Doc, section: dict[str, Any]) -> None:
+    c = section.get("context")
+    if c:
+        doc.add(
+            f"_Run {c['started']} by `{c['command']}`, {c['duration_s']:.0f} s; load average "
+            f"{c['loadavg_start']} at its start, {c['loadavg_end']} at its end; the whole machine was busy "
+            f"{c['machine_busy_cores']:.2f} of 2 cores on average over it._",
+            "",
+        )
+
+
 def _gateway(doc: Doc, out: Path, gw: dict[str, Any]) -> dict[str, Any]:
     systems: dict[str, Any] = gw.get("systems", {})
     ours = systems.get("boardcast", {})
     facts: dict[str, Any] = {}
-    doc.add("## 1. Gateway fan-out (issue 4)", "", *GATEWAY_METHOD)
+    doc.add("## 1. Gateway fan-out (issue 4)", "")
+    _context(doc, gw)
+    doc.add(*GATEWAY_METHOD)
     rows = []
     for key, s in systems.items():
         room, idle = s.get("room", {}), s.get("idle", {})
@@ -263,6 +276,7 @@ def _gateway(doc: Doc, out: Path, gw: dict[str, Any]) -> dict[str, Any]:
 
 def _tasks(doc: Doc, out: Path, tasks: dict[str, Any]) -> dict[str, Any]:
     doc.add("## 2. tasks-api writes with the outbox (issue 3)", "")
+    _context(doc, tasks)
     if "error" in tasks:
         doc.add(f"Failed in this run: `{_short(tasks['error'], 400)}`", "")
         return {}
@@ -294,6 +308,7 @@ def _tasks(doc: Doc, out: Path, tasks: dict[str, Any]) -> dict[str, Any]:
 
 def _cache(doc: Doc, out: Path, cache: dict[str, Any]) -> dict[str, Any]:
     doc.add("## 3. Cache staleness window (issue 5)", "")
+    _context(doc, cache)
     if "error" in cache:
         doc.add(f"Failed in this run: `{_short(cache['error'], 400)}`", "")
         return {}
@@ -403,12 +418,4 @@ def write(results: dict[str, Any], out: Path) -> None:
     c = _cache(body, out, results["cache"]) if "cache" in results else {}
     summary = Doc()
     _summary(summary, g, t, c)
-    durations = results.get("durations_s", {})
-    if durations:
-        body.add(
-            "Time per benchmark in this run: "
-            + ", ".join(f"{k} {v:.0f} s" for k, v in durations.items())
-            + ".",
-            "",
-        )
     out.write_text("\n".join(head.lines + summary.lines + body.lines).rstrip() + "\n")

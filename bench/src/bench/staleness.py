@@ -15,12 +15,13 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+from boardcast_contracts.keys import workload_key
+from redis.asyncio import Redis
+
 from bench.procs import Proc, free_port, python_module
 from bench.profile import Profile
 from bench.stack import Client, Names, TasksApi, delete_broker_objects, wait_ready
 from bench.stats import percentile
-from boardcast_contracts.keys import workload_key
-from redis.asyncio import Redis
 
 Log = Callable[[str], None]
 POLL_S = 0.0005
@@ -30,10 +31,15 @@ TIMEOUT_S = 2.0
 async def _sample(
     client: Client, redis: Redis, key: str, task_id: str, params: dict[str, str], hours: float
 ) -> Any:
-    r = await client.http.get("/api/workload", params=params)
-    r.raise_for_status()
-    if not await redis.exists(key):
-        raise RuntimeError(f"workload read did not fill {key} (X-Cache: {r.headers.get('X-Cache')})")
+    # An earlier event still on its way (the task's creation) may delete a fresh fill: read until it stays.
+    for _ in range(20):
+        r = await client.http.get("/api/workload", params=params)
+        r.raise_for_status()
+        if await redis.exists(key):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise RuntimeError(f"workload reads did not fill {key} (X-Cache: {r.headers.get('X-Cache')})")
     sent = time.monotonic()
     r = await client.http.patch(f"/api/tasks/{task_id}", json={"estimate_hours": hours})
     answered = time.monotonic()
