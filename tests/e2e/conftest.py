@@ -99,7 +99,11 @@ async def _delete_broker_objects(env: dict[str, str]) -> None:
         conn = await aio_pika.connect(AMQP_URL, timeout=5)
         async with conn:
             channel = await conn.channel()
-            for key in ("BOARDCAST_INGEST_QUEUE", "BOARDCAST_NOTIFIER_QUEUE", "BOARDCAST_CACHE_INVALIDATOR_QUEUE"):
+            for key in (
+                "BOARDCAST_INGEST_QUEUE",
+                "BOARDCAST_NOTIFIER_QUEUE",
+                "BOARDCAST_CACHE_INVALIDATOR_QUEUE",
+            ):
                 for suffix in ("", ".parked", ".retry.1", ".retry.2", ".retry.3", ".retry.4", ".retry.5"):
                     with contextlib.suppress(Exception):
                         await channel.queue_delete(env[key] + suffix)
@@ -124,7 +128,9 @@ class User:
 async def register(client: httpx.AsyncClient, name: str = "") -> User:
     name = name or unique("user")
     email = f"{unique(name)}@example.com"
-    r = await client.post("/api/auth/register", json={"email": email, "name": name, "password": "pw-" + email})
+    r = await client.post(
+        "/api/auth/register", json={"email": email, "name": name, "password": "pw-" + email}
+    )
     assert r.status_code == 201, r.text
     user_id = r.json()["id"]
     r = await client.post("/api/auth/login", json={"email": email, "password": "pw-" + email})

@@ -40,19 +40,24 @@ async def test_board_edits_reach_both_replicas_in_order_once(stack: Stack, http_
     assert r.status_code == 201, r.text
     project = r.json()
     r = await api.post(
-        f"/api/projects/{project['id']}/members", json={"user_id": bob.id, "role": "editor"}, headers=alice.headers
+        f"/api/projects/{project['id']}/members",
+        json={"user_id": bob.id, "role": "editor"},
+        headers=alice.headers,
     )
     assert r.status_code == 201, r.text
 
     path = f"/ws/projects/{project['id']}"
     a = await Socket.open(ws_url(stack, "gateway-1", path, alice.token))
     b = await Socket.open(ws_url(stack, "gateway-2", path, bob.token))
-    await eventually(lambda: _has(a, "hello") and _has(b, "hello"), what="hello on both replicas")
+    for sock in (a, b):
+        await eventually(lambda s=sock: _has(s, "hello"), what="hello on both replicas")
     start = a.of_type("hello")[0]["seq"]
     assert b.of_type("hello")[0]["instance"] != a.of_type("hello")[0]["instance"]
 
     async def create(i: int) -> dict[str, object]:
-        r = await api.post(f"/api/projects/{project['id']}/tasks", json={"title": f"t{i}"}, headers=alice.headers)
+        r = await api.post(
+            f"/api/projects/{project['id']}/tasks", json={"title": f"t{i}"}, headers=alice.headers
+        )
         assert r.status_code == 201, r.text
         return r.json()
 
@@ -82,7 +87,9 @@ async def test_notifications_backlog_then_live(stack: Stack, http_for) -> None:
     alice, bob = await register(api, "alice"), await register(api, "bob")
     project = (await api.post("/api/projects", json={"name": "notes"}, headers=alice.headers)).json()
     await api.post(
-        f"/api/projects/{project['id']}/members", json={"user_id": bob.id, "role": "editor"}, headers=alice.headers
+        f"/api/projects/{project['id']}/members",
+        json={"user_id": bob.id, "role": "editor"},
+        headers=alice.headers,
     )
 
     async def unread() -> int:
@@ -97,9 +104,13 @@ async def test_notifications_backlog_then_live(stack: Stack, http_for) -> None:
     assert [n["kind"] for n in backlog["items"]] == ["member_added"]
 
     task = (
-        await api.post(f"/api/projects/{project['id']}/tasks", json={"title": "for bob"}, headers=alice.headers)
+        await api.post(
+            f"/api/projects/{project['id']}/tasks", json={"title": "for bob"}, headers=alice.headers
+        )
     ).json()
-    r = await api.patch(f"/api/tasks/{task['id']}/assign", json={"assignee_id": bob.id}, headers=alice.headers)
+    r = await api.patch(
+        f"/api/tasks/{task['id']}/assign", json={"assignee_id": bob.id}, headers=alice.headers
+    )
     assert r.status_code == 200, r.text
     await eventually(lambda: _has(sock, "notification"), timeout=15, what="live notification")
     live = sock.of_type("notification")
@@ -152,7 +163,9 @@ async def test_removed_member_is_revoked_within_a_second(stack: Stack, http_for)
     alice, bob = await register(api, "alice"), await register(api, "bob")
     project = (await api.post("/api/projects", json={"name": "revoke"}, headers=alice.headers)).json()
     await api.post(
-        f"/api/projects/{project['id']}/members", json={"user_id": bob.id, "role": "viewer"}, headers=alice.headers
+        f"/api/projects/{project['id']}/members",
+        json={"user_id": bob.id, "role": "viewer"},
+        headers=alice.headers,
     )
     path = f"/ws/projects/{project['id']}"
     socks = [

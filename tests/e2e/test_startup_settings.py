@@ -26,8 +26,12 @@ CASES = {
 async def start(module: str, env: dict[str, str]) -> tuple[int, list[str]]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("BOARDCAST_")}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", module, env=clean | GOOD | env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        module,
+        env=clean | GOOD | env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         _, err = await asyncio.wait_for(proc.communicate(), 60)
