@@ -402,6 +402,40 @@ def test_a_dropped_socket_resumes_with_since_and_misses_nothing(browser: Any, te
     assert board.errors == []
 
 
+def test_after_five_failed_reconnects_the_page_is_offline_until_retry(browser: Any, team: Team) -> None:
+    from playwright.sync_api import WebSocketRoute, expect
+
+    context = new_context(browser)
+    sockets: list[WebSocketRoute] = []
+    gateway_up = threading.Event()
+    gateway_up.set()
+
+    def flaky(ws: WebSocketRoute) -> None:
+        sockets.append(ws)
+        if gateway_up.is_set():
+            ws.connect_to_server()
+        else:
+            ws.close(code=1011, reason="gateway down")
+
+    context.route_web_socket(re.compile(r".*/ws/projects/.*"), flaky)
+    board = Board(context, team, team.owner)
+    gateway_up.clear()
+    sockets[0].close(code=1012, reason="replica restart")
+
+    expect(board.live).to_have_attribute("data-status", "reconnecting", timeout=WAIT_MS)
+    # Backoff doubles from 0.5 s with jitter (at most 0.5 + 1 + 2 + 4 + 8 s), then it gives up.
+    expect(board.live).to_have_attribute("data-status", "offline", timeout=30_000)
+    retry = board.page.get_by_role("button", name="Retry")
+    expect(retry).to_be_visible()
+    assert len(sockets) == 1 + 5  # the live socket, then five tries
+
+    gateway_up.set()
+    retry.click()
+    expect(board.live).to_have_attribute("data-status", "live", timeout=WAIT_MS)
+    expect(retry).to_be_hidden()
+    assert board.errors == []
+
+
 def test_resync_required_refetches_the_board(browser: Any, team: Team) -> None:
     from playwright.sync_api import WebSocketRoute, expect
 
