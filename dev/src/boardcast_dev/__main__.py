@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -149,6 +149,14 @@ def show_logins(cfg: DevConfig, logins: Any) -> None:
     console.print(table)
 
 
+class _QuietServer(uvicorn.Server):
+    """uvicorn minus its signal handling: this runner owns SIGINT/SIGTERM and stops every service."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def main() -> None:
     cfg = DevConfig.from_env()
     stop = asyncio.Event()
@@ -157,8 +165,7 @@ async def main() -> None:
         loop.add_signal_handler(sig, stop.set)
     async with services(cfg) as (http_app, _gateway):
         config = uvicorn.Config(http_app, host=cfg.host, port=cfg.port, lifespan="off", log_level="warning")
-        server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        server = _QuietServer(config)
         serving = asyncio.create_task(server.serve())
         console.print(
             f"[bold green]Boardcast dev[/] — http://{cfg.host}:{cfg.port}   "

@@ -11,6 +11,7 @@ from boardcast_testkit.proxy import TcpProxy
 
 __all__ = ["TcpProxy", "eventually", "unique"]
 
+
 def unique(prefix: str = "t") -> str:
     """A name no other test (or earlier run) uses: queues, projects, emails, channels."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
@@ -22,7 +23,7 @@ T = TypeVar("T")
 async def eventually(
     check: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05, what: str = ""
 ) -> T:
-    """Poll ``check`` until it returns a truthy value or raises nothing falsy; fail after ``timeout`` seconds."""
+    """Poll ``check`` until it returns something truthy (AssertionError = not yet); fail at ``timeout``."""
     deadline = asyncio.get_running_loop().time() + timeout
     last: BaseException | None = None
     while True:
@@ -36,5 +37,3 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"not true within {timeout}s: {what or check}") from last
         await asyncio.sleep(interval)
-
-

@@ -1,4 +1,4 @@
-"""Pytest plugin: one fixture layer for every test in the repo: real-service reachability, unique names, polling waits.
+"""Pytest plugin: real-service gating for the whole repo, and the shared fixtures (names, ports, databases).
 
 Tests that need a real service carry a marker (``rabbitmq``, ``redis``, ``postgres``). Reachability is checked
 once per run. A test whose service is down is skipped, with one summary line at the end, unless
@@ -7,12 +7,11 @@ once per run. A test whose service is down is skipped, with one summary line at 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -21,7 +20,9 @@ from boardcast_testkit import unique
 
 AMQP_URL = os.environ.get("BOARDCAST_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 REDIS_URL = os.environ.get("BOARDCAST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-PG_URL = os.environ.get("BOARDCAST_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+PG_URL = os.environ.get(
+    "BOARDCAST_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
 
 SERVICES = {"rabbitmq": AMQP_URL, "redis": REDIS_URL, "postgres": PG_URL}
 _DEFAULT_PORTS = {"rabbitmq": 5672, "redis": 6379, "postgres": 5432}
@@ -85,7 +86,7 @@ def redis_url() -> str:
 
 @pytest.fixture
 async def pg_database() -> AsyncIterator[str]:
-    """A fresh, empty PostgreSQL database for one test; dropped afterwards. Yields its SQLAlchemy async URL."""
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards; yields its SQLAlchemy URL."""
     import asyncpg  # local: only tests marked postgres need it
 
     name = f"bc_test_{uuid.uuid4().hex[:12]}"
