@@ -13,6 +13,7 @@ from boardcast_contracts import (
     AccountEvent,
     EventDecodeError,
     ProjectEvent,
+    TaskCreated,
     TaskPayload,
     decode_event,
     encode_event,
@@ -28,11 +29,16 @@ FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCh
 
 
 def _decode_or_refuse(raw: bytes | str) -> None:
-    """decode_event may succeed or raise EventDecodeError; anything else propagates and fails the test."""
+    """decode_event may succeed or raise EventDecodeError; anything else propagates and fails the test.
+
+    What it accepts must also encode again, since consumers re-encode what they relay (the gateway does).
+    """
     try:
-        decode_event(raw)
+        event = decode_event(raw)
     except EventDecodeError as exc:
         assert exc.reason
+        return
+    assert decode_event(encode_event(event)) == event
 
 
 @pytest.mark.parametrize("event_type", sorted(EVENT_MODELS))
@@ -79,8 +85,29 @@ def test_random_text_including_lone_surrogates(raw: str) -> None:
     _decode_or_refuse(raw)
 
 
+@FUZZ
+@given(events_of("comment_created") | events_of("task_updated"), with_surrogate)
+def test_a_lone_surrogate_escape_in_any_string_is_refused(event: ProjectEvent, text: str) -> None:
+    doc = json.loads(encode_event(event))
+    if "comment" in doc["data"]:
+        doc["data"]["comment"]["body"] = text
+    else:
+        doc["data"]["changed"] = ["title", text]
+    with pytest.raises(EventDecodeError, match="surrogate"):
+        decode_event(json.dumps(doc))  # ensure_ascii: the surrogate is written as a \\udXXX escape
+
+
+def test_an_escaped_surrogate_pair_is_fine() -> None:
+    pid = uuid.uuid4()
+    raw = encode_event(event("task_created", pid, {"task": task(pid, title="ship it \U0001f680")}))
+    escaped = json.dumps(json.loads(raw))  # ensure_ascii: the rocket becomes \\ud83d\\ude80
+    assert "\\ud83d\\ude80" in escaped
+    decoded = decode_event(escaped)
+    assert isinstance(decoded, TaskCreated) and decoded.data.task.title == "ship it \U0001f680"
+
+
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20) | with_surrogate,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=20,
 )
@@ -100,7 +127,8 @@ def test_mutated_events_give_only_decode_errors(
     """Valid envelopes with fields replaced by random JSON, at the top level and inside data."""
     doc = json.loads(encode_event(event))
     for key, value in edits:
-        target = doc if data.draw(st.booleans()) else doc["data"]
+        inside = isinstance(doc["data"], dict) and data.draw(st.booleans())
+        target = doc["data"] if inside else doc
         target[data.draw(st.sampled_from([key, *target]))] = value
     _decode_or_refuse(json.dumps(doc))
 

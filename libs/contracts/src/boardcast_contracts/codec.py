@@ -25,6 +25,14 @@ def encode_event(event: ProjectEvent | AccountEvent) -> bytes:
     return event.model_dump_json().encode()
 
 
+def _utf8_safe(doc: Any) -> bool:
+    try:
+        json.dumps(doc, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def decode_event(raw: bytes | bytearray | memoryview | str) -> ProjectEvent | AccountEvent:
     if isinstance(raw, str):
         try:
@@ -40,6 +48,10 @@ def decode_event(raw: bytes | bytearray | memoryview | str) -> ProjectEvent | Ac
         raise EventDecodeError(f"not JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise EventDecodeError("event must be a JSON object")
+    if b"\\u" in data and not _utf8_safe(doc):
+        # JSON may spell a lone surrogate as an escape; such a string has no UTF-8 form, so the event could
+        # be decoded here but never encoded again by the consumer that relays it.
+        raise EventDecodeError("not JSON text: a string holds a lone surrogate escape")
     event_type = doc.get("type")
     model = EVENT_MODELS.get(event_type) if isinstance(event_type, str) else None
     if model is None:
