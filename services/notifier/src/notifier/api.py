@@ -14,12 +14,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
 from notifier.auth import AuthError, user_id_from_token
-from notifier.models import NotificationPublic, ReadAllResult, UnreadCount
+from notifier.models import NotificationPublic, Problem, ReadAllResult, UnreadCount
 from notifier.push import Pusher
 from notifier.store import NotificationStore
 
 log = structlog.get_logger("notifier.api")
 router = APIRouter()
+notifications = APIRouter(
+    prefix="/api/notifications",
+    tags=["notifications"],
+    responses={401: {"model": Problem, "description": "No, bad or expired token"}},
+)
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -52,7 +57,7 @@ ServicesDep = Annotated[Services, Depends(_services)]
 CurrentUser = Annotated[uuid.UUID, Depends(_current_user)]
 
 
-@router.get("/api/notifications", response_model=list[NotificationPublic])
+@notifications.get("", response_model=list[NotificationPublic])
 async def list_notifications(
     user: CurrentUser,
     services: ServicesDep,
@@ -63,12 +68,12 @@ async def list_notifications(
     return await services.store.list_for(user, unread_only=unread, limit=limit)
 
 
-@router.get("/api/notifications/unread-count", response_model=UnreadCount)
+@notifications.get("/unread-count", response_model=UnreadCount)
 async def unread_count(user: CurrentUser, services: ServicesDep) -> UnreadCount:
     return UnreadCount(unread_count=await services.store.unread_count(user))
 
 
-@router.post("/api/notifications/read-all", response_model=ReadAllResult)
+@notifications.post("/read-all", response_model=ReadAllResult)
 async def read_all(user: CurrentUser, services: ServicesDep) -> ReadAllResult:
     marked = await services.store.mark_all_read(user)
     if marked:
@@ -76,7 +81,11 @@ async def read_all(user: CurrentUser, services: ServicesDep) -> ReadAllResult:
     return ReadAllResult(marked=marked, unread_count=await services.store.unread_count(user))
 
 
-@router.post("/api/notifications/{notification_id}/read", response_model=NotificationPublic)
+@notifications.post(
+    "/{notification_id}/read",
+    response_model=NotificationPublic,
+    responses={404: {"model": Problem, "description": "No such notification of the caller's"}},
+)
 async def read_one(
     notification_id: uuid.UUID, user: CurrentUser, services: ServicesDep
 ) -> NotificationPublic:
@@ -103,7 +112,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"model": Problem, "description": "Names what is unreachable"}})
 async def readyz(request: Request) -> JSONResponse:
     failing = await request.app.state.readiness()
     if failing:
@@ -111,6 +120,6 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
-@router.get("/metrics")
+@router.get("/metrics", include_in_schema=False)
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

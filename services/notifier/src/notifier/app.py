@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from notifier.api import Services, router
+from notifier.api import Services, notifications, router
 from notifier.consumer import consumer_spec, make_handler
 from notifier.db import make_engine, make_sessionmaker
 from notifier.migrate import migrate
@@ -82,5 +82,6 @@ def create_app(settings: Settings, *, broker: Broker | None = None, redis: Redis
             log.info("notifier_stopping")
 
     app = FastAPI(title="Boardcast notifier", lifespan=lifespan)
+    app.include_router(notifications)
     app.include_router(router)
     return app

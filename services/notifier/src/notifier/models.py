@@ -43,6 +43,10 @@ class UnreadCount(BaseModel):
     unread_count: int
 
 
+class Problem(BaseModel):
+    detail: str
+
+
 class ReadAllResult(BaseModel):
     marked: int
     unread_count: int
