@@ -95,8 +95,11 @@ def main(argv: list[str] | None = None) -> int:
             for path in stale:
                 print(f"stale: {path.relative_to(root)} (run make contracts)", file=sys.stderr)
             return 1 if stale else 0
-        for path in write(root, allow_breaking=args.allow_breaking):
+        written = write(root, allow_breaking=args.allow_breaking)
+        for path in written:
             print(f"wrote {path.relative_to(root)}" if path.exists() else f"removed {path.relative_to(root)}")
+        if not written:
+            print("contracts: schemas and docs/asyncapi.yaml are up to date")
     except GenerateError as exc:
         print(f"make contracts: {exc}", file=sys.stderr)
         return 1
