@@ -39,6 +39,9 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "correct-horse-battery-staple"
 WAIT_MS = 10_000
+LIVE_MS = (
+    20_000  # first connect: REST snapshot, gateway membership check, hello — slow on a loaded 2-core box
+)
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -209,7 +212,9 @@ class Board:
         self.context, self.team, self.user = context, team, user
         self.errors: list[str] = []
         self.page = context.new_page()
+        self.console: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
         self.page.goto(team.server.base_url + "/")
         if self.page.get_by_label("Email").count():
             self.page.get_by_label("Email").fill(user.email)
@@ -217,7 +222,14 @@ class Board:
             self.page.get_by_role("button", name="Sign in").click()
             expect(self.page.get_by_role("heading", name="Your projects")).to_be_visible(timeout=WAIT_MS)
         self.page.goto(f"{team.server.base_url}/#/p/{team.project_id}")
-        expect(self.live).to_have_attribute("data-status", "live", timeout=WAIT_MS)
+        try:
+            expect(self.live).to_have_attribute("data-status", "live", timeout=LIVE_MS)
+        except AssertionError as exc:
+            status = self.live.get_attribute("data-status")
+            log = team.server.log.read_text(errors="replace")[-3000:]
+            raise AssertionError(
+                f"board not Live (status {status}); console: {self.console[-10:]}\n{log}"
+            ) from exc
 
     @property
     def live(self) -> Any:
