@@ -272,3 +272,31 @@ async def _async(value):  # type: ignore[no-untyped-def]
 
 
 _ = task_created
+
+
+async def test_one_subscription_per_room_and_unsubscribe_after_last_leaves(
+    gateways: GatewayFactory, membership: FakeMembership, redis_client, prefix: str
+) -> None:  # type: ignore[no-untyped-def]
+    gw = await gateways()
+    pid = new_id()
+    channel = f"{prefix}:room:{pid}:live"
+    clients = []
+    for _ in range(5):
+        uid = new_id()
+        membership.add(pid, uid)
+        clients.append(await open_client(gw, f"/ws/projects/{pid}", user_id=uid))
+    for c in clients:
+        await eventually(lambda c=c: _async(bool(c.frames)), what="hello")
+
+    async def subscribers() -> int:
+        return int(dict(await redis_client.pubsub_numsub(channel))[channel.encode()])
+
+    assert await subscribers() == 1, "one upstream subscription for five local sockets"
+    for c in clients:
+        await c.close()
+    await eventually(lambda: _async(pid not in gw.sessions.rooms), timeout=6, what="room dropped")  # type: ignore[union-attr]
+    await eventually(lambda: subscribers_is_zero(subscribers), timeout=6, what="unsubscribed upstream")
+
+
+async def subscribers_is_zero(read) -> bool:  # type: ignore[no-untyped-def]
+    return await read() == 0

@@ -63,10 +63,17 @@ class Hub:
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        task = self._task
+        if task is not None:
+            # Let the loop see _stopping after its current read (at most one heartbeat): a cancel landing
+            # inside redis-py's / fakeredis's read can be swallowed, leaving the task waiting forever.
+            done, _ = await asyncio.wait({task}, timeout=self.heartbeat_s + 1.0)
+            if not done:
+                task.cancel()
+                await asyncio.wait({task}, timeout=1.0)
+            if task.done() and not task.cancelled():
+                with contextlib.suppress(Exception):
+                    task.result()
         for task in list(self._bg):
             task.cancel()
         await self._close_ps()
@@ -115,6 +122,7 @@ class Hub:
         while not self._stopping:
             try:
                 await self._session(first)
+                return
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -154,12 +162,12 @@ class Hub:
             log.info("redis_pubsub_restored", channels=len(self.subs))
         for sub in list(self.subs.values()):
             await sub.on_resubscribed()
-        while True:
+        while not self._stopping:
             await self._step(ps)
 
     async def _pump_until(self, ps: PubSub, done: Any) -> None:
         deadline = time.monotonic() + max(5.0, self.heartbeat_s * 3)
-        while not done():
+        while not done() and not self._stopping:
             if time.monotonic() > deadline:
                 raise TimeoutError("no SUBSCRIBE confirmation from redis")
             await self._step(ps)

@@ -84,6 +84,8 @@ class Settings(BaseSettings):
         if self.env != "dev":
             # The embedded bus and store exist only for make dev; a replica alone would see no events.
             for name in ("amqp_url", "redis_url"):
+                if name == "amqp_url" and not self.ingest_enabled:
+                    continue  # a fan-out-only replica (benchmarks) needs no broker
                 if not getattr(self, name):
                     raise ValueError(f"BOARDCAST_{name.upper()}: must be set outside ENV=dev")
         if not self.instance:
