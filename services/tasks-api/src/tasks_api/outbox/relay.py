@@ -21,7 +21,7 @@ from typing import Any
 
 import structlog
 from boardcast_messaging import Publisher, PublishError
-from sqlalchemy import func, select, text, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tasks_api.db.models import OutboxRow, utcnow
@@ -30,9 +30,14 @@ from tasks_api.observability import Metrics
 log = structlog.get_logger("tasks_api.relay")
 
 _LOCK_NAMESPACE = 0x0B0A  # keeps our advisory locks apart from anyone else's on the same database
+# The projects with pending rows, oldest first, of which this relay gets those no other relay holds. The lock
+# call sits outside the LIMITed subquery, so it only runs on (and only locks) the candidates.
 _CLAIM = text(
-    "SELECT p FROM unnest(CAST(:ids AS uuid[])) AS p "
-    "WHERE pg_try_advisory_xact_lock(:ns, hashtext(CAST(p AS text)))"
+    "SELECT p FROM ("
+    "  SELECT project_id AS p, min(id) AS first_id FROM outbox"
+    "  WHERE published_at IS NULL AND project_id IS NOT NULL"
+    "  GROUP BY project_id ORDER BY first_id LIMIT :projects"
+    ") AS candidates WHERE pg_try_advisory_xact_lock(:ns, hashtext(CAST(p AS text)))"
 )
 
 
@@ -45,12 +50,14 @@ class Relay:
         *,
         batch_size: int = 500,
         poll_seconds: float = 1.0,
+        coalesce_seconds: float = 0.002,
     ) -> None:
         self._engine = engine
         self._publisher = publisher
         self._metrics = metrics
         self._batch = batch_size
         self._poll = poll_seconds
+        self._coalesce = coalesce_seconds
         self._postgres = engine.dialect.name == "postgresql"
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -89,6 +96,9 @@ class Relay:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._poll):
                     await _first(self._wake.wait(), self._stopping.wait())
+            if self._coalesce and self._wake.is_set():
+                # A moment for the commits landing right behind this one: one batch instead of one each.
+                await asyncio.sleep(self._coalesce)
 
     async def _drain_safely(self) -> int:
         try:
@@ -120,37 +130,24 @@ class Relay:
     async def _claim(self, conn: AsyncConnection) -> list[Any]:
         """Pending rows this relay may publish now: account rows, then claimed projects' rows in seq order."""
         pending = OutboxRow.published_at.is_(None)
-        columns = (
+        rows = select(
             OutboxRow.id,
             OutboxRow.project_id,
             OutboxRow.seq,
             OutboxRow.routing_key,
             OutboxRow.body,
             OutboxRow.event_id,
-        )
-        account = select(*columns).where(pending, OutboxRow.project_id.is_(None)).order_by(OutboxRow.id)
-        project_rows = select(*columns).where(pending, OutboxRow.project_id.is_not(None))
+        ).where(pending)
         if self._postgres:
-            account = account.with_for_update(skip_locked=True)
-            candidates = list(
-                await conn.scalars(
-                    select(OutboxRow.project_id)
-                    .where(pending, OutboxRow.project_id.is_not(None))
-                    .group_by(OutboxRow.project_id)
-                    .order_by(func.min(OutboxRow.id))
-                    .limit(64)
-                )
-            )
-            claimed = (
-                list(await conn.scalars(_CLAIM, {"ids": candidates, "ns": _LOCK_NAMESPACE}))
-                if candidates
-                else []
-            )
-            project_rows = project_rows.where(OutboxRow.project_id.in_(claimed))
-        rows: list[Any] = list(await conn.execute(account.limit(self._batch)))
-        ordered = project_rows.order_by(OutboxRow.project_id, OutboxRow.seq).limit(self._batch)
-        rows.extend(await conn.execute(ordered))
-        return rows
+            claimed = list(await conn.scalars(_CLAIM, {"ns": _LOCK_NAMESPACE, "projects": 64}))
+            rows = rows.where(or_(OutboxRow.project_id.is_(None), OutboxRow.project_id.in_(claimed)))
+            rows = rows.with_for_update(
+                skip_locked=True
+            )  # account rows have no project lock: this claims them
+        ordered = rows.order_by(OutboxRow.project_id.nulls_first(), OutboxRow.seq, OutboxRow.id).limit(
+            self._batch
+        )
+        return list(await conn.execute(ordered))
 
     async def _publish_in_order(self, rows: list[Any]) -> tuple[list[int], Exception | None]:
         sent: list[int] = []
