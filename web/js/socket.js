@@ -13,9 +13,10 @@ export const CLOSE_FORBIDDEN = 4403;
  */
 export class LiveSocket {
   constructor({ url, onMessage, onStatus = () => {}, onFatal = () => {}, isReady = () => true,
-                maxTries = 5, baseDelay = 500, maxDelay = 10_000, pingEvery = 25_000, pongTimeout = 10_000 }) {
+                maxTries = 5, baseDelay = 500, maxDelay = 10_000, pingEvery = 25_000, pongTimeout = 10_000,
+                readyTimeout = 10_000 }) {
     Object.assign(this, { url, onMessage, onStatus, onFatal, isReady, maxTries, baseDelay, maxDelay,
-                          pingEvery, pongTimeout });
+                          pingEvery, pongTimeout, readyTimeout });
     this.ws = null;
     this.failures = 0;
     this.status = "idle";
@@ -70,6 +71,8 @@ export class LiveSocket {
     }
     this.ws = ws;
     let ready = false;
+    // Connected but never greeted (a stuck upgrade, a proxy holding the line): give up on this attempt.
+    this.timers.ready = setTimeout(() => this.#abandon(), this.readyTimeout);
     ws.onmessage = (e) => {
       this.#heard();
       let msg;
@@ -81,6 +84,7 @@ export class LiveSocket {
       if (msg?.type === "pong") return;
       if (!ready && this.isReady(msg)) {
         ready = true;
+        clearTimeout(this.timers.ready);
         this.failures = 0;
         this.#setStatus("live");
         this.#schedulePing();
@@ -121,17 +125,19 @@ export class LiveSocket {
     this.timers.ping = setTimeout(() => {
       this.send({ type: "ping" });
       // A dead link cannot finish a close handshake either: drop the socket and count it as lost at once.
-      this.timers.pong = setTimeout(() => {
-        this.#dropSocket();
-        this.#clearTimers();
-        this.#lost(1006);
-      }, this.pongTimeout);
+      this.timers.pong = setTimeout(() => this.#abandon(), this.pongTimeout);
     }, this.pingEvery);
   }
 
   #heard() {
     clearTimeout(this.timers.pong);
     if (this.status === "live") this.#schedulePing();
+  }
+
+  #abandon() {
+    this.#dropSocket();
+    this.#clearTimers();
+    this.#lost(1006);
   }
 
   #dropSocket() {
