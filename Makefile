@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 export UV_LINK_MODE ?= copy
 
-.PHONY: help uv sync dev test lint contracts stack bench
+.PHONY: help uv sync dev test lint contracts contracts-check stack bench
 
 help:
 	@echo "make dev        run every service in one process on embedded defaults at http://127.0.0.1:8000"
@@ -35,6 +35,9 @@ lint: sync
 
 contracts: sync
 	@$(UV) run --frozen python -m boardcast_contracts.generate
+
+contracts-check: sync
+	@$(UV) run --frozen python -m boardcast_contracts.generate --check
 
 stack: sync
 	@$(UV) run --frozen python -m boardcast_dev.stack
