@@ -27,8 +27,8 @@ async def grant_admin(tx: Tx, user: User) -> None:
     )
 
 
-async def ensure_admin(settings: Settings, email: str, name: str, password: str) -> bool:
-    """Create the admin (True) or promote the existing user with that email (False)."""
+async def ensure_admin(settings: Settings, email: str, name: str, password: str) -> str:
+    """Create the admin, or promote the user with that email: "created", "promoted" or "already an admin"."""
     engine = build_engine(settings.database_url, pool_size=1)
     try:
         sessions = build_sessionmaker(engine)
@@ -36,10 +36,11 @@ async def ensure_admin(settings: Settings, email: str, name: str, password: str)
             tx = Tx(session)
             existing = await session.scalar(select(User).where(User.email == email.strip().lower()))
             if existing is not None:
-                if not existing.is_admin:
-                    await grant_admin(tx, existing)
-                    await tx.commit()
-                return False
+                if existing.is_admin:
+                    return "already an admin"
+                await grant_admin(tx, existing)
+                await tx.commit()
+                return "promoted"
         async with sessions() as session:
             tx = Tx(session)
             created = await create_user(tx, Passwords(settings), email, name, password)
@@ -47,6 +48,6 @@ async def ensure_admin(settings: Settings, email: str, name: str, password: str)
             assert user is not None
             await grant_admin(tx, user)
             await tx.commit()
-            return True
+            return "created"
     finally:
         await engine.dispose()

@@ -49,8 +49,8 @@ def admin_create(
     if len(password) < 8:
         raise typer.BadParameter("the password needs at least 8 characters", param_hint="--password")
     settings = load_settings()
-    created = asyncio.run(ensure_admin(settings, email, name or email.split("@")[0], password))
-    console.print(f"[green]{'created admin' if created else 'made admin'}[/green] {email}")
+    outcome = asyncio.run(ensure_admin(settings, email, name or email.split("@")[0], password))
+    console.print(f"[green]{outcome}[/green]: {email}")
 
 
 @demo_app.command("seed")
