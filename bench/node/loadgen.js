@@ -10,14 +10,14 @@
 // every `sampleEvery`-th socket also records the latency now - t_us. When message k has reached every open
 // socket, a `{"ev":"completed"}` line tells the harness, which uses it to keep a bounded window in flight.
 //
-// Control: config JSON as argv[2]; commands as JSON lines on stdin; results as JSON lines on stdout.
+// Control: the path of a config JSON file as argv[2]; commands as JSON lines on stdin; results as JSON lines on stdout.
 "use strict";
 
 const crypto = require("crypto");
 const net = require("net");
 const readline = require("readline");
 
-const cfg = JSON.parse(process.argv[2]);
+const cfg = JSON.parse(require("fs").readFileSync(process.argv[2], "utf8"));
 const MARKER = Buffer.from("bench@");
 const sampleEvery = cfg.sampleEvery || 10;
 const sio = cfg.protocol === "sio";
@@ -33,6 +33,8 @@ let lastUs = 0;
 let latencies = [];
 const counts = new Map(); // k -> sockets that received it
 let completed = 0;
+let minK = 0;
+let stale = 0; // frames of an earlier run, arriving late
 let closing = false;
 
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
@@ -59,6 +61,10 @@ function onFrame(idx, target, data, ws) {
   const m = parseMarker(data);
   if (m === null) {
     otherFrames++;
+    return;
+  }
+  if (m[0] < minK) {
+    stale++;
     return;
   }
   const t = nowUs();
@@ -229,6 +235,9 @@ async function connectAll() {
 function command(line) {
   const cmd = JSON.parse(line);
   if (cmd.cmd === "reset") {
+    // Messages numbered below minK belong to an earlier run that had not drained: not this run's to count.
+    minK = cmd.min_k || 0;
+    stale = 0;
     received = 0;
     otherFrames = 0;
     firstUs = 0;
@@ -242,6 +251,7 @@ function command(line) {
       ev: "report",
       open,
       received,
+      stale,
       other: otherFrames,
       first_us: firstUs,
       last_us: lastUs,

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 import time
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from typing import Any
 
 from bench import machine, report
 from bench.loadgen import ensure_node_modules
-from bench.procs import WORK, cpu_share, machine_busy, raise_nofile
+from bench.procs import WORK, cpu_share, kill_leftovers, machine_busy, raise_nofile
 from bench.profile import FULL, QUICK
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -89,7 +90,12 @@ def main() -> None:
             "machine": machine.describe(),
         }
         started = time.monotonic()
-        asyncio.run(_run(args, results))
+        # Children run in sessions of their own; an interrupted harness must not leave them behind.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        try:
+            asyncio.run(_run(args, results))
+        finally:
+            kill_leftovers()
         results["meta"]["wall_s"] = round(time.monotonic() - started, 1)
         results_path.parent.mkdir(parents=True, exist_ok=True)
         results_path.write_text(json.dumps(results, indent=1, default=str) + "\n")

@@ -59,15 +59,15 @@ class EventFactory:
         )
         self._doc: dict[str, Any] = template.model_dump(mode="json")
 
-    def next(self, k: int) -> dict[str, Any]:
-        """Message number ``k`` with the next seq, stamped now."""
+    def next(self) -> dict[str, Any]:
+        """The next event, stamped now; its marker number is its seq (unique within the room)."""
         doc = dict(self._doc)
         doc["event_id"] = str(uuid.uuid4())
         doc["seq"] = self.next_seq
         self.next_seq += 1
         data = dict(doc["data"])
         task = dict(data["task"])
-        task["title"] = marker(k, now_us())
+        task["title"] = marker(doc["seq"], now_us())
         data["task"] = task
         doc["data"] = data
         return doc

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from bench.procs import LOGS, CpuMark, raise_nofile
+
+from bench.procs import LIVE_GROUPS, LOGS, CpuMark, raise_nofile
 
 NODE_DIR = Path(__file__).resolve().parents[2] / "node"
 
@@ -51,6 +52,7 @@ class Target:
 class Report:
     open: int
     received: int
+    stale: int
     other: int
     first_us: int
     last_us: int
@@ -89,12 +91,14 @@ class LoadGen:
             "concurrency": concurrency,
         }
         LOGS.mkdir(parents=True, exist_ok=True)
+        config_path = LOGS / f"loadgen-{name}.json"
+        config_path.write_text(json.dumps(config))
         stderr = (LOGS / f"loadgen-{name}.log").open("wb")
         proc = await asyncio.create_subprocess_exec(
             "node",
             "--max-old-space-size=2048",
             str(NODE_DIR / "loadgen.js"),
-            json.dumps(config),
+            str(config_path),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=stderr,
@@ -103,6 +107,7 @@ class LoadGen:
             start_new_session=True,
         )
         stderr.close()
+        LIVE_GROUPS.add(proc.pid)
         return cls(proc, name)
 
     async def _read(self) -> None:
@@ -122,19 +127,20 @@ class LoadGen:
             raise RuntimeError(f"load generator {self.name}: expected {ev}, got {msg}")
         return msg
 
-    async def _send(self, cmd: str) -> None:
+    async def _send(self, cmd: str, **args: Any) -> None:
         assert self.proc.stdin is not None
-        self.proc.stdin.write((json.dumps({"cmd": cmd}) + "\n").encode())
+        self.proc.stdin.write((json.dumps({"cmd": cmd, **args}) + "\n").encode())
         await self.proc.stdin.drain()
 
     async def connected(self, timeout: float = 180.0) -> dict[str, Any]:
         """Wait for every socket to have connected or failed; returns ``{ok, failed, errors, ms}``."""
         return await self._expect("connected", timeout)
 
-    async def reset(self) -> None:
+    async def reset(self, min_k: int = 0) -> None:
+        """Zero the counters; frames numbered below ``min_k`` (an earlier run's) are no longer counted."""
         self.completed = 0
         self.completed_event.clear()
-        await self._send("reset")
+        await self._send("reset", min_k=min_k)
         await self._expect("reset", 10)
 
     async def report(self) -> Report:
@@ -159,6 +165,7 @@ class LoadGen:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, 9)
                 await self.proc.wait()
+        LIVE_GROUPS.discard(self.proc.pid)
         self._reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._reader

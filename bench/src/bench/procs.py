@@ -21,6 +21,17 @@ WORK = Path(__file__).resolve().parents[2] / ".work"
 LOGS = WORK / "logs"
 NOFILE = 20_000
 
+LIVE_GROUPS: set[int] = set()
+"""Process groups this harness started and has not stopped yet (each child runs in a session of its own)."""
+
+
+def kill_leftovers() -> None:
+    """SIGKILL every process group still registered: used when the harness itself is interrupted."""
+    for pgid in list(LIVE_GROUPS):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+        LIVE_GROUPS.discard(pgid)
+
 
 def raise_nofile(want: int = NOFILE) -> int:
     """Raise this process's open-file limit as far as the hard limit allows; return the soft limit."""
@@ -65,6 +76,7 @@ class Proc:
             preexec_fn=raise_nofile,
         )
         self.ps = psutil.Process(self.popen.pid)
+        LIVE_GROUPS.add(self.popen.pid)
 
     @property
     def pid(self) -> int:
@@ -121,6 +133,7 @@ class Proc:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.popen.pid, signal.SIGKILL)
                 self.popen.wait(5)
+        LIVE_GROUPS.discard(self.popen.pid)
         self._log.close()
 
 

@@ -88,9 +88,10 @@ GATEWAY_METHOD = [
     ),
     "",
     _p(
-        """- *Throughput*: closed loop. A fixed window of 16 messages is kept in flight into one room of 1,000
-        sockets (a new one is published as soon as an earlier one has reached every socket), so the server
-        always has work but no queue grows without bound; delivered messages/s = deliveries / (last delivery -
+        """- *Throughput*: closed loop. A window of messages (enough for ~0.2 s of that system's work, 2-16,
+        sized from a warm-up) is kept in flight into one room of 1,000 sockets: a new one is published as soon
+        as an earlier one has reached every socket, so the server always has work but no queue grows without
+        bound; delivered messages/s = deliveries / (last delivery -
         first publish). The server's and the generator's CPU are read from /proc over the same interval."""
     ),
     _p(

@@ -35,6 +35,20 @@ async def _drain(lg: LoadGen, published: int, timeout: float) -> bool:
     return True
 
 
+async def _quiesce(lg: LoadGen, timeout: float = 20.0) -> None:
+    """After a run that did not drain, wait until its late frames stop arriving (bounded)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last = -1
+    while loop.time() < deadline:
+        rep = await lg.report()
+        seen = rep.received + rep.stale
+        if seen == last:
+            return
+        last = seen
+        await asyncio.sleep(0.5)
+
+
 async def closed_loop(
     system: System, lg: LoadGen, room: str, factory: EventFactory, *, duration: float, window: int
 ) -> dict[str, Any]:
@@ -45,7 +59,7 @@ async def closed_loop(
     """
     assert system.server is not None
     loop = asyncio.get_running_loop()
-    await lg.reset()
+    await lg.reset(min_k=factory.next_seq)
     server0, gen0, box0 = system.server.cpu(), lg.cpu(), machine_busy()
     start_us = now_us()
     deadline = loop.time() + duration
@@ -54,7 +68,7 @@ async def closed_loop(
     while loop.time() < deadline:
         lg.completed_event.clear()
         if published - lg.completed < window:
-            await system.publish(room, factory.next(published))
+            await system.publish(room, factory.next())
             published += 1
             continue
         try:
@@ -65,6 +79,8 @@ async def closed_loop(
     drained = not stalled and await _drain(lg, published, DRAIN_S)
     server1, gen1, box1 = system.server.cpu(), lg.cpu(), machine_busy()
     rep = await lg.report()
+    if not drained:
+        await _quiesce(lg)
     elapsed = (rep.last_us - start_us) / 1e6 if rep.received else math.nan
     rate = rep.received / elapsed if rep.received else 0.0
     server_cores = cpu_share(server0, server1)
@@ -92,7 +108,7 @@ async def open_loop(
     """Publish at a steady ``rate`` messages/s for ``duration`` s; latency is publish -> client receive."""
     assert system.server is not None
     loop = asyncio.get_running_loop()
-    await lg.reset()
+    await lg.reset(min_k=factory.next_seq)
     server0, gen0 = system.server.cpu(), lg.cpu()
     count = max(1, int(rate * duration))
     t0 = loop.time()
@@ -100,10 +116,12 @@ async def open_loop(
         delay = t0 + k / rate - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        await system.publish(room, factory.next(k))
+        await system.publish(room, factory.next())
     drained = await _drain(lg, count, DRAIN_S)
     server1, gen1 = system.server.cpu(), lg.cpu()
     rep = await lg.report()
+    if not drained:
+        await _quiesce(lg)
     lat = rep.latencies_us
     return {
         "rate_msgs": rate,
@@ -141,16 +159,18 @@ async def measure_room(system: System, profile: Profile, log: Log) -> dict[str, 
             raise RuntimeError(f"{system.key}: only {conn['ok']}/{profile.room_sockets} sockets connected")
         await system.settle(lg, room)
         # Warm-up: the first messages pay for imports, JIT, buffer growth; not measured.
-        warm = await closed_loop(system, lg, room, factory, duration=0.5, window=profile.window)
+        warm = await closed_loop(system, lg, room, factory, duration=0.5, window=2)
         if not warm["drained"] or warm["dropped_sockets"]:
             raise RuntimeError(f"{system.key}: warm-up failed: {warm}")
-        result: dict[str, Any] = {"sockets": conn["ok"], "connect_ms": conn["ms"]}
+        # Enough messages in flight for ~0.2 s of this system's work keeps it busy; more would only make a
+        # slow system's runs end with a long drain.
+        per_s = warm["delivered_per_s"] / conn["ok"]
+        window = max(2, min(profile.window, math.ceil(per_s * 0.2)))
+        result: dict[str, Any] = {"sockets": conn["ok"], "connect_ms": conn["ms"], "window": window}
         runs = []
         for i in range(profile.reps):
             runs.append(
-                await closed_loop(
-                    system, lg, room, factory, duration=profile.throughput_s, window=profile.window
-                )
+                await closed_loop(system, lg, room, factory, duration=profile.throughput_s, window=window)
             )
             r = runs[-1]
             log(
