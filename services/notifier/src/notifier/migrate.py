@@ -32,5 +32,6 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def migrate(engine: AsyncEngine) -> None:
+    """One call at a time per process (Alembic's context is process-global); across processes, the lock."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
