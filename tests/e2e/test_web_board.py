@@ -225,10 +225,12 @@ class Board:
         try:
             expect(self.live).to_have_attribute("data-status", "live", timeout=LIVE_MS)
         except AssertionError as exc:
-            status = self.live.get_attribute("data-status")
+            status = self.live.get_attribute("data-status") if self.live.count() else "no board"
+            toasts = self.page.locator(".toast").all_inner_texts()
             log = team.server.log.read_text(errors="replace")[-3000:]
             raise AssertionError(
-                f"board not Live (status {status}); console: {self.console[-10:]}\n{log}"
+                f"board not Live ({status}) at {self.page.url}; toasts {toasts}; console {self.console[-10:]}"
+                f"\n{log}"
             ) from exc
 
     @property
@@ -308,6 +310,50 @@ def test_a_drag_in_one_browser_moves_the_card_in_the_other_without_reload(
     expect(owner.page.locator(".column-todo .card").first).to_contain_text("Book the venue", timeout=WAIT_MS)
     expect(editor.page.locator(".column-todo .card").first).to_contain_text("Book the venue")
     owner.page.screenshot(path=str(tmp_path / "board.png"))
+    assert owner.errors == [] and editor.errors == []
+
+
+def test_create_edit_assign_comment_delete_restore_are_seen_live(browser: Any, team: Team) -> None:
+    from playwright.sync_api import expect
+
+    owner = Board(new_context(browser), team, team.owner)
+    editor = Board(new_context(browser), team, team.editor)
+    bell = editor.page.locator(".bell")
+    unread_before = int(bell.get_attribute("data-unread") or 0)
+    title = unique("Print posters")
+
+    # Create through the dialog.
+    owner.page.get_by_role("button", name="+ New task").click()
+    owner.page.get_by_role("dialog").get_by_label("Title", exact=True).fill(title)
+    owner.page.get_by_role("dialog").get_by_role("button", name="Create").click()
+    expect(editor.card(title, "todo")).to_be_visible(timeout=WAIT_MS)
+
+    # Edit and assign in the panel; the editor watches the same task's panel.
+    editor.card(title).click()
+    owner.card(title).click()
+    panel = owner.page.get_by_role("dialog", name=title)
+    panel.get_by_label("Title", exact=True).fill(f"{title} (A3)")
+    panel.get_by_label("Assignee").select_option(label=team.editor.name)
+    panel.get_by_role("button", name="Save").click()
+    expect(editor.card(f"{title} (A3)").locator(".avatar")).to_have_attribute(
+        "title", team.editor.name, timeout=WAIT_MS
+    )
+    expect(bell).to_have_attribute(
+        "data-unread", str(unread_before + 1), timeout=WAIT_MS
+    )  # "assigned to you"
+
+    # A comment appears in the other person's open panel.
+    panel.get_by_label("Comment", exact=True).fill("Use the matte paper")
+    panel.get_by_role("button", name="Comment", exact=True).click()
+    expect(editor.page.locator(".comment-list")).to_contain_text("Use the matte paper", timeout=WAIT_MS)
+
+    # Delete, then Undo (restore).
+    owner.page.once("dialog", lambda d: d.accept())
+    panel.get_by_role("button", name="Delete task").click()
+    expect(editor.card(title)).to_have_count(0, timeout=WAIT_MS)
+    expect(editor.page.locator(".panel-notice")).to_contain_text("deleted")
+    owner.page.get_by_role("button", name="Undo").click()
+    expect(editor.card(f"{title} (A3)", "todo")).to_be_visible(timeout=WAIT_MS)
     assert owner.errors == [] and editor.errors == []
 
 

@@ -74,7 +74,7 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
       h("p", { class: "muted small" }, `Version ${task.version} · updated ${formatDateTime(task.updated_at)}`),
       h("div", { class: "form-actions" },
         !ro && h("button", { class: "btn btn-primary", type: "submit" }, "Save"),
-        !task.is_deleted && canEdit() && h("button", { class: "btn btn-danger", type: "button", onclick: remove }, "Delete"),
+        !task.is_deleted && canEdit() && h("button", { class: "btn btn-danger", type: "button", "aria-label": "Delete task", onclick: remove }, "Delete"),
         task.is_deleted && canEdit() && h("button", { class: "btn", type: "button", onclick: restore }, "Restore"),
         task.parent_id && h("button", { class: "btn btn-link", type: "button", onclick: () => openTask(task.parent_id) },
           "↑ Parent task")),
@@ -191,7 +191,7 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
                 h("time", { datetime: c.created_at }, formatDateTime(c.created_at)),
                 c.updated_at && c.updated_at !== c.created_at && h("span", { class: "muted small" }, "(edited)"),
                 (c.author_id === me.id || isOwner()) &&
-                  h("button", { class: "btn-link small", type: "button", onclick: () => deleteComment(c) }, "Delete")),
+                  h("button", { class: "btn-link small", type: "button", "aria-label": "Delete comment", onclick: () => deleteComment(c) }, "Delete")),
               h("p", { class: "comment-body" }, c.body)))
         : [h("li", { class: "muted" }, "No comments yet")]),
     );
