@@ -92,6 +92,7 @@ async def test_every_rule_once_even_when_every_event_is_delivered_twice(
         bob = await mine(running, BOB)
         assert {n["title"] for n in bob} == {"New comment", "Task assigned to you", "Task deleted"}
         assert all(n["project_id"] == str(board.project_id) and n["read_at"] is None for n in bob)
+        assert all(n["created_at"].endswith("Z") and n["actor_id"] == str(ALICE) for n in bob)
         assert next(n for n in bob if n["kind"] == "task_deleted")["body"] == "“Fix login” was deleted."
 
         async def pushed() -> bool:

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
-
-
-def _rfc3339(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-Timestamp = Annotated[datetime, PlainSerializer(_rfc3339, return_type=str, when_used="json")]
+from boardcast_contracts.events import UtcDateTime  # RFC 3339 with "Z", as the events carry them
+from pydantic import BaseModel, ConfigDict
 
 
 class NotificationPublic(BaseModel):
@@ -27,8 +20,8 @@ class NotificationPublic(BaseModel):
     project_id: uuid.UUID | None
     task_id: uuid.UUID | None
     actor_id: uuid.UUID
-    created_at: Timestamp
-    read_at: Timestamp | None
+    created_at: UtcDateTime
+    read_at: UtcDateTime | None
 
 
 @dataclass(frozen=True, slots=True)
