@@ -35,6 +35,7 @@ class Services:
     store: NotificationStore
     pusher: Pusher
     jwt_secret: str
+    jwt_algorithm: str = "HS256"
 
 
 def _services(request: Request) -> Services:
@@ -48,7 +49,8 @@ def _current_user(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "not authenticated", headers={"WWW-Authenticate": "Bearer"})
     try:
-        return user_id_from_token(credentials.credentials, _services(request).jwt_secret)
+        services = _services(request)
+        return user_id_from_token(credentials.credentials, services.jwt_secret, services.jwt_algorithm)
     except AuthError as exc:
         raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
 

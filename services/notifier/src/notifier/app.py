@@ -51,7 +51,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None, redis: Redis
                 stack.push_async_callback(the_broker.stop)
 
             pusher = Pusher(the_redis)
-            app.state.services = Services(store, pusher, settings.jwt_secret)
+            app.state.services = Services(store, pusher, settings.jwt_secret, settings.jwt_algorithm)
 
             async def readiness() -> list[str]:
                 async def db() -> None:

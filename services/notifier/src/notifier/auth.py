@@ -6,16 +6,14 @@ import uuid
 
 import jwt
 
-ALGORITHMS = ["HS256"]
-
 
 class AuthError(Exception):
     """No, malformed, badly signed or expired token."""
 
 
-def user_id_from_token(token: str, secret: str) -> uuid.UUID:
+def user_id_from_token(token: str, secret: str, algorithm: str = "HS256") -> uuid.UUID:
     try:
-        claims = jwt.decode(token, secret, algorithms=ALGORITHMS, options={"require": ["sub", "exp", "iat"]})
+        claims = jwt.decode(token, secret, algorithms=[algorithm], options={"require": ["sub", "exp", "iat"]})
         return uuid.UUID(str(claims["sub"]))
     except jwt.ExpiredSignatureError:
         raise AuthError("token expired") from None

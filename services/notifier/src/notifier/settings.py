@@ -9,7 +9,8 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_DATABASE_URL = "sqlite+aiosqlite:///./boardcast.db"
-DEV_JWT_SECRET = "boardcast-dev-only-jwt-secret-never-use-in-production"
+# The issuer's (tasks-api's) dev default, so standalone dev processes accept each other's tokens.
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-please"
 _PLACEHOLDERS = {"", "change-me", "changeme", "secret", "please-change", "jwt-secret", DEV_JWT_SECRET}
 
 
@@ -24,6 +25,7 @@ class Settings(BaseSettings):
     amqp_url: str | None = None
     redis_url: str | None = None
     jwt_secret: str = ""
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     exchange: str = EXCHANGE
     notifier_queue: str = "notifier"
     notifier_prefetch: int = Field(default=32, ge=1, le=1000)
