@@ -16,8 +16,11 @@ OURS = "#1f6feb"
 PEER = "#8b949e"
 
 
+CALIBRATION = "#d0d7de"
+
+
 def _colors(keys: list[str]) -> list[str]:
-    return [OURS if k.startswith("boardcast") else PEER for k in keys]
+    return [OURS if k.startswith("boardcast") else CALIBRATION if k == "calibration" else PEER for k in keys]
 
 
 def _bars_with_runs(

@@ -151,7 +151,7 @@ class LoadGen:
 
     def cpu(self) -> CpuMark:
         t = self.ps.cpu_times()
-        return CpuMark(t.user + t.system, asyncio.get_running_loop().time())
+        return CpuMark(t.user + t.system, asyncio.get_running_loop().time(), t.system)
 
     def rss(self) -> int:
         return int(self.ps.memory_info().rss)

@@ -52,6 +52,7 @@ def free_port() -> int:
 class CpuMark:
     cpu_s: float
     wall_s: float
+    sys_s: float = 0.0  # the part spent in the kernel (system time)
 
 
 class Proc:
@@ -95,12 +96,13 @@ class Proc:
 
     def cpu(self) -> CpuMark:
         """CPU seconds used so far (user + system, children included) and the wall clock."""
-        total = 0.0
+        total = kernel = 0.0
         for p in [self.ps, *self.ps.children(recursive=True)]:
             with contextlib.suppress(psutil.NoSuchProcess):
                 t = p.cpu_times()
                 total += t.user + t.system
-        return CpuMark(total, time.monotonic())
+                kernel += t.system
+        return CpuMark(total, time.monotonic(), kernel)
 
     def tail(self, lines: int = 20) -> str:
         self._log.flush()
@@ -146,6 +148,12 @@ def machine_busy() -> CpuMark:
 
 def python_module(module: str, *args: str) -> list[str]:
     return [sys.executable, "-m", module, *args]
+
+
+def kernel_fraction(before: CpuMark, after: CpuMark) -> float:
+    """Of the CPU used between two marks, the fraction spent in the kernel."""
+    used = after.cpu_s - before.cpu_s
+    return (after.sys_s - before.sys_s) / used if used > 0 else float("nan")
 
 
 def cpu_share(before: CpuMark, after: CpuMark) -> float:

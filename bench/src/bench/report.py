@@ -128,6 +128,16 @@ def _bound_by(tp: dict[str, Any]) -> str:
     return f"{figures}, bounded by {why}"
 
 
+CALIBRATION = _p(
+    """**Calibration.** The last row is not a peer: `bench/node/blaster.js` only copies each Redis message
+    as one pre-built frame to every socket, the least work a fan-out can do. It delivered {rate:,.0f} msg/s
+    with the server at {server:.2f} cores and the generator at {gen:.2f}: the generator costs about
+    {gen_us:.1f} µs of CPU per delivery (one core of it absorbs ~{per_core:,.0f} deliveries/s), and even this
+    server spends about {server_us:.1f} µs per delivery, {kernel:.0%} of it in the kernel (the loopback
+    `send` path). That per-delivery floor is under every system in the table: no single process on this
+    machine can go faster than about one delivery per {server_us:.1f} µs of its CPU."""
+)
+
 TASKS_METHOD = _p(
     """**Method.** Two tasks-api processes (`python -m tasks_api`, production settings) on two fresh
     PostgreSQL databases, identical except `BOARDCAST_RELAY_ENABLED`, take turns under the same load:
@@ -272,6 +282,21 @@ def _gateway(doc: Doc, out: Path, gw: dict[str, Any]) -> dict[str, Any]:
             bound.append(f"{s['label']}: {_bound_by(tp)}")
     if bound:
         doc.add(BOUND.format(cores="; ".join(bound)), "")
+    cal = systems.get("calibration", {}).get("room", {}).get("throughput")
+    if cal:
+        rate, server, gen = (cal[f"median_{k}"] for k in ("delivered_per_s", "server_cores", "loadgen_cores"))
+        doc.add(
+            CALIBRATION.format(
+                rate=rate,
+                server=server,
+                gen=gen,
+                gen_us=gen / rate * 1e6 if rate else math.nan,
+                server_us=server / rate * 1e6 if rate else math.nan,
+                per_core=rate / gen if gen else math.nan,
+                kernel=cal.get("median_server_kernel_fraction", math.nan),
+            ),
+            "",
+        )
     return facts
 
 

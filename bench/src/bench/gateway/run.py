@@ -12,7 +12,7 @@ from typing import Any
 from bench.events import EventFactory, now_us
 from bench.gateway.systems import System
 from bench.loadgen import LoadGen
-from bench.procs import cpu_share, machine_busy
+from bench.procs import cpu_share, kernel_fraction, machine_busy
 from bench.profile import Profile
 from bench.stats import median, percentile
 
@@ -95,6 +95,8 @@ async def closed_loop(
         "delivered_per_cpu_s": rate / server_cores if server_cores > 0 else math.nan,
         "loadgen_cores": cpu_share(gen0, gen1),
         "machine_cores": cpu_share(box0, box1),
+        "server_kernel_fraction": kernel_fraction(server0, server1),
+        "loadgen_kernel_fraction": kernel_fraction(gen0, gen1),
         "p50_ms": percentile(rep.latencies_us, 50) / 1000,
         "p99_ms": percentile(rep.latencies_us, 99) / 1000,
         "dropped_sockets": rep.closed_unexpectedly,
@@ -175,8 +177,9 @@ async def measure_room(system: System, profile: Profile, log: Log) -> dict[str, 
             r = runs[-1]
             log(
                 f"  throughput run {i + 1}: {r['delivered_per_s']:,.0f} msg/s, "
-                f"server {r['server_cores']:.2f} cores, "
-                f"load generator {r['loadgen_cores']:.2f} cores, machine {r['machine_cores']:.2f} cores, "
+                f"server {r['server_cores']:.2f} cores ({r['server_kernel_fraction']:.0%} kernel), "
+                f"generator {r['loadgen_cores']:.2f} cores ({r['loadgen_kernel_fraction']:.0%} kernel), "
+                f"machine {r['machine_cores']:.2f} cores, "
                 f"drained={r['drained']}, "
                 f"dropped {r['dropped_sockets']} {r['close_codes']}"
             )
@@ -186,6 +189,8 @@ async def measure_room(system: System, profile: Profile, log: Log) -> dict[str, 
             "server_cores",
             "loadgen_cores",
             "machine_cores",
+            "server_kernel_fraction",
+            "loadgen_kernel_fraction",
             "delivered_per_cpu_s",
             "p99_ms",
         )

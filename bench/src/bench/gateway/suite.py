@@ -7,10 +7,10 @@ from typing import Any
 
 from bench.gateway.boardcast import BoardcastGateway, BoardcastGatewayAmqp
 from bench.gateway.run import Log, measure_idle, measure_room
-from bench.gateway.systems import PEERS, System
+from bench.gateway.systems import PEERS, Blaster, System
 from bench.profile import Profile
 
-SYSTEMS: list[type[System]] = [BoardcastGateway, BoardcastGatewayAmqp, *PEERS]
+SYSTEMS: list[type[System]] = [BoardcastGateway, BoardcastGatewayAmqp, *PEERS, Blaster]
 IDLE_SYSTEMS = {
     "boardcast",
     "naive",

@@ -178,4 +178,32 @@ class NodeSioPeer(System):
         await super().stop()
 
 
+class Blaster(System):
+    """Calibration, not a peer: a Node server that only copies each Redis message to every socket.
+
+    It does the least work a fan-out can do, so the load generator's CPU per delivery measured against it is
+    what the generator itself costs, and its rate is the ceiling this machine and generator allow.
+    """
+
+    key = "calibration"
+    label = "calibration: raw Node fan-out"
+
+    async def start(self) -> None:
+        argv = ["node", str(NODE_DIR / "blaster.js"), str(self.port), self.redis_url]
+        self.server = self._spawn("calibration", argv)
+        await self.server.wait_port(self.port)
+        self._redis = Redis.from_url(self.redis_url)
+
+    def targets(self, room: str, count: int) -> list[Target]:
+        return [Target(f"ws://127.0.0.1:{self.port}/ws/{room}", count)]
+
+    async def publish(self, room: str, doc: dict[str, Any]) -> None:
+        await self._redis.publish(f"bench:blaster:{room}", json.dumps(doc))
+
+    async def stop(self) -> None:
+        if hasattr(self, "_redis"):
+            await self._redis.aclose()
+        await super().stop()
+
+
 PEERS: list[type[System]] = [NaivePeer, PySioPeer, NodeSioPeer]
