@@ -323,6 +323,8 @@ def _tasks(doc: Doc, out: Path, tasks: dict[str, Any]) -> dict[str, Any]:
     doc.table(["configuration", "writes/s", "p50 ms", "p99 ms", "tasks-api cores", "generator cores"], rows)
     delivered = ", ".join(f"{r['events_delivered']}/{r['writes']}" for r in on["runs"])
     doc.add(
+        f"The relay had published every pending event {_n(on.get('median_drain_s'), '.2f')} s (median) after "
+        "the load stopped. "
         f"Outbox cost: {_n(tasks['outbox_cost'] * 100, '.1f', '%')} of throughput. Events delivered to the "
         f"queue per relay-on run (delivered/writes): {delivered} — "
         + ("all delivered." if tasks["all_delivered"] else "**some missing**."),
@@ -343,6 +345,16 @@ def _cache(doc: Doc, out: Path, cache: dict[str, Any]) -> dict[str, Any]:
         [label, _n(cache[k]["p50"], ".1f"), _n(cache[k]["p99"], ".1f"), _n(cache[k]["max"], ".1f")]
         for k, label in (("from_request_ms", "from PATCH sent"), ("from_response_ms", "from PATCH answered"))
     ]
+    metric = cache.get("invalidator_metric", {})
+    if metric.get("count"):
+        rows.append(
+            [
+                "invalidator's own histogram (occurred_at to delete)",
+                "≤ " + _n(metric["p50_le_ms"], ".1f"),
+                "≤ " + _n(metric["p99_le_ms"], ".1f"),
+                "",
+            ]
+        )
     doc.table(["window", "p50 ms", "p99 ms", "max ms"], rows)
     if cache.get("not_invalidated"):
         doc.add(f"**{cache['not_invalidated']} changes left their key in place** within the timeout.", "")

@@ -9,12 +9,14 @@ so this bounds it from above) and from its answer.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+import httpx
 from boardcast_contracts.keys import workload_key
 from redis.asyncio import Redis
 
@@ -50,6 +52,26 @@ async def _sample(
         await asyncio.sleep(POLL_S)
     gone = time.monotonic()
     return (gone - sent) * 1000, (gone - answered) * 1000
+
+
+METRIC = "boardcast_cache_invalidation_staleness_seconds"
+
+
+async def invalidator_histogram(port: int) -> dict[str, float]:
+    """The invalidator's own view (event occurred_at -> keys deleted): p50/p99 as histogram bucket bounds."""
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    buckets: list[tuple[float, float]] = []
+    for line in text.splitlines():
+        if line.startswith(f'{METRIC}_bucket{{le="'):
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets.append((math.inf if le == "+Inf" else float(le), float(line.rsplit(" ", 1)[1])))
+    total = buckets[-1][1] if buckets else 0.0
+
+    def bound(q: float) -> float:
+        return next((le * 1000 for le, n in buckets if total and n >= q * total), math.nan)
+
+    return {"count": total, "p50_le_ms": bound(0.5), "p99_le_ms": bound(0.99)}
 
 
 def _dist(values: list[float]) -> dict[str, float]:
@@ -105,6 +127,7 @@ async def run(profile: Profile, redis_url: str, log: Log) -> dict[str, Any]:
             "from_request_ms": _dist(from_request),
             "from_response_ms": _dist(from_response),
             "samples": {"from_request_ms": from_request, "from_response_ms": from_response},
+            "invalidator_metric": await invalidator_histogram(port),
         }
         log(
             f"cache: {len(from_request)} changes: p50 {result['from_request_ms']['p50']:.1f} ms, "

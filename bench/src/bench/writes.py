@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -101,6 +102,7 @@ async def run(profile: Profile, redis_url: str, log: Log) -> dict[str, Any]:
                     result["all_delivered"] = result["events_delivered"] == result["writes"]
                 else:
                     result["pending_after"] = await off.pending_outbox()
+                    result["drain_s"] = math.nan
                 runs[api.label].append(result)
                 log(
                     f"  {api.label} run {i + 1}: {result['writes_per_s']:.0f} writes/s, "
@@ -113,7 +115,7 @@ async def run(profile: Profile, redis_url: str, log: Log) -> dict[str, Any]:
                         else ""
                     )
                 )
-        keys = ("writes_per_s", "p50_ms", "p99_ms", "server_cores", "loadgen_cores")
+        keys = ("writes_per_s", "p50_ms", "p99_ms", "server_cores", "loadgen_cores", "drain_s")
         summary: dict[str, Any] = {"concurrency": profile.tasks_concurrency, "duration_s": profile.tasks_s}
         for label, rs in runs.items():
             summary[label] = {"runs": rs, **{f"median_{k}": median([r[k] for r in rs]) for k in keys}}
