@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from boardcast_messaging import Broker, create_broker
 from boardcast_messaging.rabbit_admin import delete_topology
+from boardcast_messaging.rabbit_consumer import topology_queues
 from boardcast_testkit import TcpProxy, eventually, unique
 from notifier.consumer import consumer_spec
 from redis.asyncio import Redis
@@ -30,31 +31,30 @@ async def stack(amqp_url: str, redis_url: str, pg_database: str, run_app: Any) -
     await publisher.start()
     redis = Redis.from_url(redis_url)
 
-    async def start(*, amqp: str = amqp_url, redis_at: str = redis_url) -> Any:
+    async def start(
+        *,
+        amqp: str = amqp_url,
+        redis_at: str = redis_url,
+        db: str = pg_database,
+        retries: list[float] = FAST_RETRIES,
+    ) -> Any:
         queue = unique("notifier")
-        queues.append(queue)
+        queues.append(topology_queues(consumer_spec(queue, 1, retries)))
         return await run_app(
-            db_url=pg_database,
+            db_url=db,
             queue=queue,
             env="production",
             amqp_url=amqp,
             redis_url=redis_at,
             exchange=exchange,
             jwt_secret=SECRET,
-            notifier_retry_delays=FAST_RETRIES,
+            notifier_retry_delays=retries,
         )
 
     yield start, publisher, redis
     await publisher.stop()
     await redis.aclose()
-    spec_queues = [q for queue in queues for q in _topology(queue)]
-    await delete_topology(amqp_url, exchange, spec_queues)
-
-
-def _topology(queue: str) -> list[str]:
-    from boardcast_messaging.rabbit_consumer import topology_queues
-
-    return topology_queues(consumer_spec(queue, 1, FAST_RETRIES))
+    await delete_topology(amqp_url, exchange, [q for names in queues for q in names])
 
 
 async def deliver_twice(publisher: Broker, queue: str, *events: Any) -> None:
@@ -171,6 +171,48 @@ async def test_redis_down_retries_then_parks_and_a_replay_pushes_once(
         await eventually(pushed, timeout=15, what="frames pushed by the replay")
         assert await kinds_of(running, BOB) == ["member_added"]
         await frames.close()
+    finally:
+        await proxy.stop()
+
+
+async def test_database_down_the_event_is_retried_and_recorded_once_it_is_back(
+    stack: Any, board: Board, pg_database: str
+) -> None:
+    start, publisher, _ = stack
+    proxy = await TcpProxy("127.0.0.1", 5432).start()
+    try:
+        running = await start(
+            db=pg_database.replace("127.0.0.1:5432", proxy.url_host_port), retries=[0.5, 2, 5]
+        )
+        queue = running.settings.notifier_queue
+        await proxy.cut()
+
+        async def db_not_ready() -> bool:
+            r = await running.client.get("/readyz")
+            return r.status_code == 503 and r.json() == {"detail": "not ready: database"}
+
+        await eventually(db_not_ready, what="/readyz names the database")
+        r = await running.client.get("/api/notifications", headers=auth(BOB))
+        assert r.status_code == 503 and "database" in r.json()["detail"]
+        await publisher.publisher.publish_event(board.member_added(ALICE, BOB))
+
+        def failures() -> float:
+            from prometheus_client import REGISTRY
+
+            return REGISTRY.get_sample_value("boardcast_messages_failed_total", {"queue": queue}) or 0.0
+
+        async def failed() -> bool:
+            return failures() >= 1
+
+        await eventually(failed, what="the handler failed on the database")
+        await proxy.restore()
+
+        async def recorded() -> bool:
+            return await kinds_of(running, BOB) == ["member_added"]
+
+        await eventually(recorded, timeout=15, what="recorded on a retry")
+        assert await publisher.parked(queue) == []  # type: ignore[attr-defined]
+        await running.stop()
     finally:
         await proxy.stop()
 

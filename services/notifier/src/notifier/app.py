@@ -8,9 +8,11 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from boardcast_messaging import Broker, create_broker
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from notifier.api import Services, notifications, router
 from notifier.consumer import consumer_spec, make_handler
@@ -82,6 +84,14 @@ def create_app(settings: Settings, *, broker: Broker | None = None, redis: Redis
             log.info("notifier_stopping")
 
     app = FastAPI(title="Boardcast notifier", lifespan=lifespan)
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(OSError)
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # The database is down or unreachable: a 503 the caller can retry, not a 500.
+        log.warning("database_unavailable", path=request.url.path, error=type(exc).__name__)
+        return JSONResponse({"detail": "database unavailable, try again"}, status_code=503)
+
     app.include_router(notifications)
     app.include_router(router)
     return app
