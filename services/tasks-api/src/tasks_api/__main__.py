@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 
 from tasks_api.app import create_app
 from tasks_api.migrate import upgrade
@@ -22,17 +24,26 @@ def main(argv: list[str] | None = None) -> None:
     upgrade(settings.database_url)
     if args[:1] == ["migrate"]:
         return
-    app = create_app(settings.model_copy(update={"migrate_on_start": False}))
     # timeout_graceful_shutdown bounds how long in-flight requests may finish on SIGTERM before the lifespan
-    # shutdown (relay flush) runs.
+    # shutdown (relay flush) runs. With BOARDCAST_WORKERS > 1 each worker process has its own relay; on
+    # PostgreSQL they share the outbox safely (per-project claims).
+    target: Any = "tasks_api.__main__:worker_app" if settings.workers > 1 else worker_app()
     uvicorn.run(
-        app,
+        target,
+        factory=settings.workers > 1,
+        workers=settings.workers,
         host=settings.host,
         port=settings.port,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def worker_app() -> FastAPI:
+    """The app of one server process (migrations already ran in the parent)."""
+    configure_logging()
+    return create_app(load_settings(migrate_on_start=False))
 
 
 if __name__ == "__main__":

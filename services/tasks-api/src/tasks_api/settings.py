@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     env: Literal["dev", "production"] = "production"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=16)
     database_url: str = "sqlite+aiosqlite:///./boardcast.db"
     amqp_url: str | None = None
     redis_url: str | None = None

@@ -82,9 +82,9 @@ def _check_version(task: Task, count: int, expected: int | None) -> None:
 
 
 async def _check_parent(session: AsyncSession, project_id: uuid.UUID, parent_id: uuid.UUID) -> None:
-    row = (
-        await session.execute(select(Task.project_id, Task.is_deleted).where(Task.id == parent_id))
-    ).first()
+    # FOR SHARE: a delete of the parent running right now is waited for, and its outcome seen.
+    stmt = select(Task.project_id, Task.is_deleted).where(Task.id == parent_id).with_for_update(read=True)
+    row = (await session.execute(stmt)).first()
     if row is None or row.project_id != project_id or row.is_deleted:
         raise Invalid("parent_id must be a live task of the same project")
 
