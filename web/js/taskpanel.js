@@ -1,21 +1,20 @@
-// The task panel: edit, assign, delete/restore one task; its subtasks; its comments, kept live by events.
+// The task panel: edit, assign, delete/restore one task and its subtasks; comments come from comments.js.
 
 import { api, conflictTask } from "./api.js";
+import { createComments } from "./comments.js";
 import { PRIORITIES, STATUSES, describeError, formatDateTime, h, mount, toast } from "./ui.js";
 
 /** Open the panel for `taskId` in `host`. Returns {close, taskId}. */
 export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClose, openTask }) {
   let task = store.tasks.get(taskId) || store.deleted.get(taskId);
   let dirty = false;
-  let comments = [];
   const titleId = `panel-title-${taskId}`;
 
   const heading = h("h2", { id: titleId });
   const notice = h("div", { class: "panel-notice", role: "status", hidden: true });
   const form = h("form", { class: "task-form", onsubmit: save, oninput: () => (dirty = true) });
   const subtaskList = h("ul", { class: "subtask-list" });
-  const commentList = h("ol", { class: "comment-list", "aria-live": "polite" });
-  const commentBox = h("textarea", { name: "body", rows: "2", placeholder: "Write a comment… (@name mentions)", required: true, "aria-label": "Comment" });
+  const comments = createComments({ store, taskId, me, canEdit, isOwner });
 
   const panel = h(
     "aside",
@@ -31,11 +30,7 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
       canEdit() && h("form", { class: "inline-form", onsubmit: addSubtask },
         h("input", { name: "title", placeholder: "New subtask", required: true, "aria-label": "New subtask title" }),
         h("button", { class: "btn", type: "submit" }, "Add"))),
-    h("section", { class: "panel-section", "aria-label": "Comments" },
-      h("h3", {}, "Comments"),
-      commentList,
-      canEdit() && h("form", { class: "comment-form", onsubmit: addComment }, commentBox,
-        h("button", { class: "btn btn-primary", type: "submit" }, "Comment"))),
+    comments.el,
   );
   mount(host, panel);
   host.hidden = false;
@@ -179,68 +174,10 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
     }
   }
 
-  // ------------------------------------------------------------ comments
-
-  function renderComments() {
-    mount(commentList,
-      ...(comments.length
-        ? comments.map((c) =>
-            h("li", { class: "comment", dataset: { id: c.id } },
-              h("div", { class: "comment-head" },
-                h("strong", {}, store.memberName(c.author_id) || "Someone"),
-                h("time", { datetime: c.created_at }, formatDateTime(c.created_at)),
-                c.updated_at && c.updated_at !== c.created_at && h("span", { class: "muted small" }, "(edited)"),
-                (c.author_id === me.id || isOwner()) &&
-                  h("button", { class: "btn-link small", type: "button", "aria-label": "Delete comment", onclick: () => deleteComment(c) }, "Delete")),
-              h("p", { class: "comment-body" }, c.body)))
-        : [h("li", { class: "muted" }, "No comments yet")]),
-    );
-  }
-
-  function upsertComment(c) {
-    const i = comments.findIndex((x) => x.id === c.id);
-    if (i >= 0) comments[i] = c;
-    else comments.push(c);
-    comments.sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)));
-    renderComments();
-  }
-
-  async function addComment(e) {
-    e.preventDefault();
-    try {
-      upsertComment(await api.addComment(task.id, commentBox.value));
-      commentBox.value = "";
-    } catch (err) {
-      toast(`Comment not posted: ${describeError(err)}`, { kind: "error" });
-    }
-  }
-
-  async function deleteComment(c) {
-    try {
-      await api.deleteComment(c.id);
-      comments = comments.filter((x) => x.id !== c.id);
-      renderComments();
-    } catch (err) {
-      toast(`Comment not deleted: ${describeError(err)}`, { kind: "error" });
-    }
-  }
-
-  async function loadComments({ replace = false } = {}) {
-    try {
-      const list = await api.comments(task.id);
-      // On open, events may have arrived while loading: merge. After a resync the server's list is the truth.
-      if (replace) comments = [];
-      for (const c of list) if (!comments.some((x) => x.id === c.id)) comments.push(c);
-      comments.sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)));
-      renderComments();
-    } catch (err) {
-      mount(commentList, h("li", { class: "muted" }, `Comments unavailable: ${describeError(err)}`));
-    }
-  }
-
   // ------------------------------------------------------------ live
 
   const unsubscribe = store.subscribe((change) => {
+    comments.onChange(change);
     if (change.kind === "task" && change.id === task.id) {
       if (change.task._optimistic) return;
       task = change.task;
@@ -260,11 +197,6 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
         fillForm();
       }
       renderSubtasks();
-    } else if (change.kind === "comment" && change.data?.comment?.task_id === task.id) {
-      upsertComment(change.data.comment);
-    } else if (change.kind === "comment" && change.type === "comment_deleted" && change.data.task_id === task.id) {
-      comments = comments.filter((c) => c.id !== change.data.comment_id);
-      renderComments();
     } else if (change.kind === "reset") {
       // The board was refetched (resync): take the fresh task and comments unless the user is mid-edit.
       const fresh = store.tasks.get(task.id);
@@ -273,10 +205,8 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
         fillForm();
       }
       renderSubtasks();
-      loadComments({ replace: true });
-    } else if (change.kind === "members") {
-      if (!dirty) fillForm();
-      renderComments();
+    } else if (change.kind === "members" && !dirty) {
+      fillForm();
     }
   });
 
@@ -297,8 +227,6 @@ export function openTaskPanel(host, { store, taskId, me, canEdit, isOwner, onClo
   }
   fillForm();
   renderSubtasks();
-  renderComments();
-  loadComments();
   panel.querySelector("input, select, textarea, button")?.focus();
   return { close, taskId };
 }
