@@ -357,6 +357,25 @@ def test_create_edit_assign_comment_delete_restore_are_seen_live(browser: Any, t
     assert owner.errors == [] and editor.errors == []
 
 
+def test_the_weekly_report_follows_changes_without_reload(browser: Any, team: Team) -> None:
+    from playwright.sync_api import expect
+
+    board = Board(new_context(browser), team, team.owner)
+    board.page.locator('.tabs a[data-view="report"]').click()
+    expect(board.page.get_by_role("heading", name="In progress")).to_be_visible(timeout=WAIT_MS)
+    title = unique("Rehearse the talk")
+    team.server.call(
+        team.editor.token,
+        "POST",
+        f"/api/projects/{team.project_id}/tasks",
+        201,
+        json={"title": title, "status": "in_progress"},
+    )
+    section = board.page.locator(".report-section", has=board.page.get_by_role("heading", name="In progress"))
+    expect(section).to_contain_text(title, timeout=WAIT_MS)
+    assert board.errors == []
+
+
 def test_cards_move_with_the_keyboard_too(browser: Any, team: Team) -> None:
     from playwright.sync_api import expect
 

@@ -107,12 +107,21 @@ export function createProjectPage(root, { projectId, me, config, navigate, onUna
     onStatus: setStatus,
     onEvent: (ev) => {
       logActivity(ev);
+      if (ev.type.startsWith("task_")) refreshFigures();
       if (ev.actor_id !== me.id && ev.data?.task?.id) board?.flash(ev.data.task.id);
       if (ev.type.startsWith("member_")) refreshMembers(ev);
     },
     onRevoked: (message) => leave(message),
     onUnauthorized,
   });
+
+  // Report views follow the board: redraw a moment after task events settle. tasks-api promises fresh figures
+  // for a read starting 1 s after a commit, hence the 1.2 s debounce.
+  let figuresTimer = null;
+  function refreshFigures() {
+    clearTimeout(figuresTimer);
+    figuresTimer = setTimeout(() => !stopped && content._refresh?.(), 1200);
+  }
 
   async function refreshMembers(ev) {
     if (ev.type === "member_removed" && ev.data.user_id === me.id) return leave("You were removed from this project.");

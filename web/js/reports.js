@@ -1,4 +1,5 @@
 // Read-only views of one project: the weekly report, the team's workload and the estimate heatmap.
+// Each sets `root._refresh` so the project page can redraw it, quietly, after task events.
 
 import { api } from "./api.js";
 import { avatar, claim, describeError, formatDate, h, isoDay, mount, weekStart } from "./ui.js";
@@ -12,9 +13,10 @@ function failed(root, err) {
   mount(root, h("p", { class: "error-text", role: "alert" }, `Could not load: ${describeError(err)}`));
 }
 
-export async function renderWeeklyReport(root, { projectId, week = weekStart() }) {
+export async function renderWeeklyReport(root, { projectId, week = weekStart(), quiet = false }) {
   const mine = claim(root);
-  mount(root, h("p", { class: "muted" }, "Loading report…"));
+  root._refresh = () => renderWeeklyReport(root, { projectId, week, quiet: true });
+  if (!quiet) mount(root, h("p", { class: "muted" }, "Loading report…"));
   let r;
   try {
     r = await api.weeklyReport(projectId, week);
@@ -43,9 +45,10 @@ export async function renderWeeklyReport(root, { projectId, week = weekStart() }
   );
 }
 
-export async function renderWorkload(root, { projectId, week = weekStart() }) {
+export async function renderWorkload(root, { projectId, week = weekStart(), quiet = false }) {
   const mine = claim(root);
-  mount(root, h("p", { class: "muted" }, "Loading workload…"));
+  root._refresh = () => renderWorkload(root, { projectId, week, quiet: true });
+  if (!quiet) mount(root, h("p", { class: "muted" }, "Loading workload…"));
   let res;
   try {
     res = await api.workload(projectId, week);
@@ -77,12 +80,13 @@ export async function renderWorkload(root, { projectId, week = weekStart() }) {
   );
 }
 
-export async function renderHeatmap(root, { projectId, from = null, days = 28 }) {
+export async function renderHeatmap(root, { projectId, from = null, days = 28, quiet = false }) {
   const start = from || weekStart();
   const end = new Date(`${start}T00:00:00`);
   end.setDate(end.getDate() + days - 1);
   const mine = claim(root);
-  mount(root, h("p", { class: "muted" }, "Loading heatmap…"));
+  root._refresh = () => renderHeatmap(root, { projectId, from: start, days, quiet: true });
+  if (!quiet) mount(root, h("p", { class: "muted" }, "Loading heatmap…"));
   let res;
   try {
     res = await api.heatmap(projectId, start, isoDay(end));

@@ -11,12 +11,21 @@ export function h(tag, attrs = {}, ...children) {
     if (key.startsWith("on") && typeof value === "function") el.addEventListener(key.slice(2), value);
     else if (key === "class") el.className = value;
     else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key === "style") setStyle(el, value);
     else if (key === "value") el.value = value;
     else if (key === "checked" || key === "disabled" || key === "hidden" || key === "selected") el[key] = !!value;
     else el.setAttribute(key, value === true ? "" : String(value));
   }
   append(el, children);
   return el;
+}
+
+// Through the CSSOM, not the style attribute: the page's Content-Security-Policy refuses inline style attributes.
+function setStyle(el, text) {
+  for (const rule of String(text).split(";")) {
+    const at = rule.indexOf(":");
+    if (at > 0) el.style.setProperty(rule.slice(0, at).trim(), rule.slice(at + 1).trim());
+  }
 }
 
 function append(el, children) {
@@ -33,6 +42,7 @@ function append(el, children) {
 export function claim(el) {
   const ticket = Symbol("render");
   el._ticket = ticket;
+  el._refresh = null; // a view that can redraw itself with the same options sets this after claiming
   return () => el._ticket === ticket;
 }
 
