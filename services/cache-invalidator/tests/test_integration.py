@@ -31,10 +31,13 @@ async def stack(amqp_url: str, redis_url: str, run_app: Any) -> AsyncIterator[An
     await publisher.start()
     redis = Redis.from_url(redis_url)
 
-    async def start(*, amqp: str = amqp_url, redis_at: str = redis_url) -> Any:
-        queue = unique("ci")
+    async def start(
+        *, amqp: str = amqp_url, redis_at: str = redis_url, queue: str | None = None, **more: Any
+    ) -> Any:
+        queue = queue or unique("ci")
         queues.append(queue)
         return await run_app(
+            **more,
             queue=queue,
             env="production",
             amqp_url=amqp,
@@ -192,3 +195,42 @@ async def test_staleness_window_is_well_inside_the_freshness_rule(stack: Any) ->
     count, fast = observed()
     assert count - count0 == 30
     assert fast - fast0 == 30, "every invalidation within 0.5 s of its commit"
+
+
+async def test_graceful_shutdown_finishes_the_message_in_hand_and_the_rest_stay_queued(
+    stack: Any, monkeypatch: Any
+) -> None:
+    import asyncio
+
+    start, publisher, redis, primed = stack
+    running = await start(cache_invalidator_prefetch=1)
+    queue = running.settings.cache_invalidator_queue
+    a, users = Project(), [uuid.uuid4() for _ in range(3)]
+    for u in users:
+        await primed(cached_keys(a.id, u))
+    the_redis = running.app.state.redis
+    real_delete, in_hand, release = the_redis.delete, asyncio.Event(), asyncio.Event()
+
+    async def slow(*keys: str) -> int:
+        in_hand.set()
+        await release.wait()
+        return int(await real_delete(*keys))
+
+    monkeypatch.setattr(the_redis, "delete", slow)
+    for u in users:
+        await publisher.publisher.publish_event(a.assigned(u, None))
+    await asyncio.wait_for(in_hand.wait(), 10)
+    stopping = asyncio.create_task(running.stop())
+    await asyncio.sleep(0.2)
+    assert not stopping.done(), "the stop waits for the message in hand"
+    release.set()
+    await asyncio.wait_for(stopping, 15)
+    assert await present(redis, cached_keys(a.id, users[0])) == set()
+    assert await publisher.queue_depth(queue) == 2  # type: ignore[attr-defined]
+
+    await start(queue=queue)
+
+    async def rest_done() -> bool:
+        return [await present(redis, cached_keys(a.id, u)) for u in users[1:]] == [set(), set()]
+
+    await eventually(rest_done, timeout=15, what="the next instance handles the rest")

@@ -56,6 +56,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None, redis: Redis
                 return [name for name, r in zip(checks, results, strict=True) if isinstance(r, BaseException)]
 
             app.state.readiness = readiness
+            app.state.redis = the_redis
             spec = consumer_spec(
                 settings.cache_invalidator_queue,
                 settings.cache_invalidator_prefetch,
