@@ -147,67 +147,104 @@ def _summary(runs: list[dict[str, Any]], *keys: str) -> dict[str, Any]:
     return {"runs": runs, **{f"median_{k}": median([r[k] for r in runs]) for k in keys}}
 
 
-async def measure_room(system: System, profile: Profile, log: Log) -> dict[str, Any]:
-    """Throughput and latency for one room of ``profile.room_sockets`` sockets on a started system."""
-    room = system.new_room()
-    factory = EventFactory(system.room_project(room))
-    lg = await LoadGen.start(
-        f"{system.key}-room", system.targets(room, profile.room_sockets), protocol=system.protocol
-    )
-    try:
+THROUGHPUT_KEYS = (
+    "delivered_per_s",
+    "server_cores",
+    "loadgen_cores",
+    "machine_cores",
+    "server_kernel_fraction",
+    "loadgen_kernel_fraction",
+    "delivered_per_cpu_s",
+    "p99_ms",
+)
+LATENCY_KEYS = ("p50_ms", "p90_ms", "p99_ms", "offered_per_s", "server_cores")
+
+
+class Room:
+    """One started system with one room of sockets held by one load generator, measured run by run."""
+
+    def __init__(self, system: System, profile: Profile, log: Log) -> None:
+        self.system = system
+        self.profile = profile
+        self.log = log
+        self.room = system.new_room()
+        self.factory = EventFactory(system.room_project(self.room))
+        self.lg: LoadGen | None = None
+        self.window = 2
+        self.result: dict[str, Any] = {}
+        self.runs: dict[str, list[dict[str, Any]]] = {
+            "throughput": [],
+            "latency_common": [],
+            "latency_half": [],
+        }
+
+    async def open(self) -> None:
+        system, profile = self.system, self.profile
+        targets = system.targets(self.room, profile.room_sockets)
+        self.lg = lg = await LoadGen.start(f"{system.key}-room", targets, protocol=system.protocol)
         conn = await lg.connected()
-        log(f"  {conn['ok']} sockets connected in {conn['ms']} ms ({conn['failed']} failed {conn['errors']})")
+        self.log(f"  {system.key}: {conn['ok']} sockets in {conn['ms']} ms ({conn['failed']} failed)")
         if conn["ok"] < profile.room_sockets:
-            raise RuntimeError(f"{system.key}: only {conn['ok']}/{profile.room_sockets} sockets connected")
-        await system.settle(lg, room)
+            raise RuntimeError(
+                f"only {conn['ok']}/{profile.room_sockets} sockets connected: {conn['errors']}"
+            )
+        await system.settle(lg, self.room)
         # Warm-up: the first messages pay for imports, JIT, buffer growth; not measured.
-        warm = await closed_loop(system, lg, room, factory, duration=0.5, window=2)
+        warm = await closed_loop(system, lg, self.room, self.factory, duration=0.5, window=2)
         if not warm["drained"] or warm["dropped_sockets"]:
-            raise RuntimeError(f"{system.key}: warm-up failed: {warm}")
+            raise RuntimeError(f"warm-up failed: {warm}")
         # Enough messages in flight for ~0.2 s of this system's work keeps it busy; more would only make a
         # slow system's runs end with a long drain.
         per_s = warm["delivered_per_s"] / conn["ok"]
-        window = max(2, min(profile.window, math.ceil(per_s * 0.2)))
-        result: dict[str, Any] = {"sockets": conn["ok"], "connect_ms": conn["ms"], "window": window}
-        runs = []
-        for i in range(profile.reps):
-            runs.append(
-                await closed_loop(system, lg, room, factory, duration=profile.throughput_s, window=window)
-            )
-            r = runs[-1]
-            log(
-                f"  throughput run {i + 1}: {r['delivered_per_s']:,.0f} msg/s, "
-                f"server {r['server_cores']:.2f} cores ({r['server_kernel_fraction']:.0%} kernel), "
-                f"generator {r['loadgen_cores']:.2f} cores ({r['loadgen_kernel_fraction']:.0%} kernel), "
-                f"machine {r['machine_cores']:.2f} cores, "
-                f"drained={r['drained']}, "
-                f"dropped {r['dropped_sockets']} {r['close_codes']}"
-            )
-        result["throughput"] = _summary(
-            runs,
-            "delivered_per_s",
-            "server_cores",
-            "loadgen_cores",
-            "machine_cores",
-            "server_kernel_fraction",
-            "loadgen_kernel_fraction",
-            "delivered_per_cpu_s",
-            "p99_ms",
+        self.window = max(2, min(profile.window, math.ceil(per_s * 0.2)))
+        self.result = {"sockets": conn["ok"], "connect_ms": conn["ms"], "window": self.window}
+
+    async def throughput(self) -> None:
+        assert self.lg is not None
+        r = await closed_loop(
+            self.system,
+            self.lg,
+            self.room,
+            self.factory,
+            duration=self.profile.throughput_s,
+            window=self.window,
         )
-        best = result["throughput"]["median_delivered_per_s"] / conn["ok"]
-        for name, rate in (("latency_common", profile.common_rate), ("latency_half", max(1.0, best / 2))):
-            runs = []
-            for i in range(profile.reps):
-                runs.append(await open_loop(system, lg, room, factory, rate=rate, duration=profile.latency_s))
-                r = runs[-1]
-                log(
-                    f"  {name} run {i + 1} at {r['offered_per_s']:,.0f} msg/s: p50 {r['p50_ms']:.2f} ms, "
-                    f"p99 {r['p99_ms']:.2f} ms, {r['received']}/{r['expected']} delivered"
-                )
-            result[name] = _summary(runs, "p50_ms", "p90_ms", "p99_ms", "offered_per_s", "server_cores")
-        return result
-    finally:
-        await lg.close()
+        self.runs["throughput"].append(r)
+        self.log(
+            f"  {self.system.key}: {r['delivered_per_s']:,.0f} msg/s; "
+            f"server {r['server_cores']:.2f} cores ({r['server_kernel_fraction']:.0%} kernel), "
+            f"generator {r['loadgen_cores']:.2f} ({r['loadgen_kernel_fraction']:.0%} kernel), "
+            f"machine {r['machine_cores']:.2f}; drained={r['drained']}, dropped {r['dropped_sockets']}"
+        )
+
+    def own_rate(self) -> float:
+        """Half of this system's median throughput, in messages/s into the room."""
+        best = median([r["delivered_per_s"] for r in self.runs["throughput"]]) / self.result["sockets"]
+        return max(1.0, best / 2)
+
+    async def latency(self, name: str, rate: float) -> None:
+        assert self.lg is not None
+        r = await open_loop(
+            self.system, self.lg, self.room, self.factory, rate=rate, duration=self.profile.latency_s
+        )
+        self.runs[name].append(r)
+        self.log(
+            f"  {self.system.key}: {name} at {r['offered_per_s']:,.0f} msg/s: p50 {r['p50_ms']:.2f} ms, "
+            f"p99 {r['p99_ms']:.2f} ms, {r['received']}/{r['expected']} delivered"
+        )
+
+    def summary(self) -> dict[str, Any]:
+        out = dict(self.result)
+        if self.runs["throughput"]:
+            out["throughput"] = _summary(self.runs["throughput"], *THROUGHPUT_KEYS)
+        for name in ("latency_common", "latency_half"):
+            if self.runs[name]:
+                out[name] = _summary(self.runs[name], *LATENCY_KEYS)
+        return out
+
+    async def close(self) -> None:
+        if self.lg is not None:
+            await self.lg.close()
 
 
 async def measure_idle(system: System, count: int, log: Log, room_size: int = 100) -> dict[str, Any]:
