@@ -43,7 +43,7 @@ class Services:
         return Tx(session, on_commit=self.wake_relay)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -68,7 +68,7 @@ TxDep = Annotated[Tx, Depends(get_tx)]
 _bearer = HTTPBearer(auto_error=False, description="A JWT from POST /api/auth/login")
 
 
-def get_caller(
+async def get_caller(
     services: ServicesDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Caller:
     if credentials is None:
@@ -79,7 +79,7 @@ def get_caller(
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_if_match(if_match: Annotated[str | None, Header(max_length=64)] = None) -> int | None:
+async def get_if_match(if_match: Annotated[str | None, Header(max_length=64)] = None) -> int | None:
     return parse_if_match(if_match)
 
 

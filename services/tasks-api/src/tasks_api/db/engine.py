@@ -14,7 +14,9 @@ def is_sqlite(url: str) -> bool:
 
 def build_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if not is_sqlite(url):
-        return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        # No pre-ping: it costs a round trip per checkout. A connection that died with the server fails one
+        # request (503) and SQLAlchemy then replaces the whole pool.
+        return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
     engine = create_async_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine.sync_engine, "connect")
