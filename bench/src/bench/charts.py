@@ -31,7 +31,7 @@ def _bars_with_runs(
     ax.bar_label(bars, labels=[f"{m:,.1f}" if m < 100 else f"{m:,.0f}" for m in medians], fontsize=8)
     for x, values in zip(xs, runs, strict=True):
         ax.scatter([x] * len(values), values, color="black", s=12, zorder=3)
-    ax.set_xticks(list(xs), labels, rotation=15, ha="right", fontsize=8)
+    ax.set_xticks(list(xs), labels, rotation=20, ha="right", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
 
 
@@ -81,7 +81,7 @@ def fanout_latency(systems: dict[str, Any], out: Path) -> Path:
         ax.bar([x + 0.2 for x in xs], p99, width=0.4, color=_colors(keys), alpha=0.95, label="p99")
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(ScalarFormatter())
-        ax.set_xticks(xs, labels, rotation=15, ha="right", fontsize=8)
+        ax.set_xticks(xs, labels, rotation=20, ha="right", fontsize=8)
         ax.set_ylabel("publish -> client receive (ms, log scale)")
         offered = [r["median_offered_per_s"] for r in rooms]
         if name == "latency_common" and offered:
@@ -134,7 +134,7 @@ def tasks_writes(tasks: dict[str, Any], out: Path) -> Path:
         [x - 0.2 for x in xs], [c["median_p50_ms"] for c in cfgs], width=0.4, color=[OURS, PEER], alpha=0.5
     )
     right.bar([x + 0.2 for x in xs], [c["median_p99_ms"] for c in cfgs], width=0.4, color=[OURS, PEER])
-    right.set_xticks(xs, labels, rotation=15, ha="right", fontsize=8)
+    right.set_xticks(xs, labels, rotation=20, ha="right", fontsize=8)
     right.set_ylabel("request latency (ms)")
     right.set_title("p50 (light) / p99 (dark)")
     for ax in (left, right):

@@ -133,9 +133,10 @@ CALIBRATION = _p(
     as one pre-built frame to every socket, the least work a fan-out can do. It delivered {rate:,.0f} msg/s
     with the server at {server:.2f} cores and the generator at {gen:.2f}: the generator costs about
     {gen_us:.1f} µs of CPU per delivery (one core of it absorbs ~{per_core:,.0f} deliveries/s), and even this
-    server spends about {server_us:.1f} µs per delivery, {kernel:.0%} of it in the kernel (the loopback
-    `send` path). That per-delivery floor is under every system in the table: no single process on this
-    machine can go faster than about one delivery per {server_us:.1f} µs of its CPU."""
+    server spends about {server_us:.1f} µs per delivery, {kernel:.0%} of it in the kernel (on loopback the
+    `send` also runs the receiving socket's TCP processing in the sender's context). That per-delivery
+    floor is under every system in the table: no single process on this machine can go faster than about
+    one delivery per {server_us:.1f} µs of its CPU."""
 )
 
 TASKS_METHOD = _p(
