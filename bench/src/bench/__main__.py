@@ -62,12 +62,14 @@ async def _run(args: argparse.Namespace, results: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("benchmarks", nargs="*", choices=[*BENCHMARKS, []], help="default: all")
+    parser.add_argument("benchmarks", nargs="*", help=f"any of {', '.join(BENCHMARKS)} (default: all)")
     parser.add_argument(
         "--quick", action="store_true", help="one short repetition each; writes under bench/.work"
     )
     parser.add_argument(
-        "--systems", help="gateway only: comma-separated subset of systems (e.g. boardcast,naive)"
+        "--systems",
+        help="gateway only, comma-separated: boardcast, boardcast-amqp, naive, python-socketio, "
+        "node-socketio, calibration",
     )
     parser.add_argument(
         "--out", type=Path, help="report path (default docs/benchmarks.md; --quick: bench/.work)"
@@ -76,6 +78,15 @@ def main() -> None:
         "--report-only", action="store_true", help="re-render the report from the saved results"
     )
     args = parser.parse_args()
+    unknown = [b for b in args.benchmarks if b not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}: choose from {', '.join(BENCHMARKS)}")
+    if args.systems:
+        from bench.gateway.suite import SYSTEMS
+
+        keys = [cls.key for cls in SYSTEMS]
+        if bad := [k for k in args.systems.split(",") if k not in keys]:
+            parser.error(f"unknown system {', '.join(bad)}: choose from {', '.join(keys)}")
     out: Path = args.out or (WORK / "quick" / "benchmarks.md" if args.quick else DOCS / "benchmarks.md")
     results_path = out.parent / "benchmarks" / "results.json"
     results: dict[str, Any] = json.loads(results_path.read_text()) if results_path.exists() else {}
