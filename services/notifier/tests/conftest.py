@@ -246,6 +246,9 @@ class Frames:
     def kinds(self, user: uuid.UUID) -> list[str]:
         return [f["notification"]["kind"] for f in self.by_user[user] if f["type"] == "notification"]
 
+    def ids(self, user: uuid.UUID) -> list[str]:
+        return [f["notification"]["id"] for f in self.by_user[user] if f["type"] == "notification"]
+
     def counts(self, user: uuid.UUID) -> list[int]:
         return [f["unread_count"] for f in self.by_user[user] if f["type"] == "unread_count"]
 

@@ -37,8 +37,9 @@ async def stack(amqp_url: str, redis_url: str, pg_database: str, run_app: Any) -
         redis_at: str = redis_url,
         db: str = pg_database,
         retries: list[float] = FAST_RETRIES,
+        queue: str | None = None,
     ) -> Any:
-        queue = unique("notifier")
+        queue = queue or unique("notifier")
         queues.append(topology_queues(consumer_spec(queue, 1, retries)))
         return await run_app(
             db_url=db,
@@ -311,3 +312,33 @@ async def test_consuming_again_after_rabbitmq_force_closes_the_connection(stack:
         await running.stop()
     finally:
         await proxy.stop()
+
+
+async def test_two_replicas_on_one_queue_notify_once_per_event(stack: Any, board: Board) -> None:
+    """Competing consumers on PostgreSQL: copies of one event handled at once by two replicas still yield one
+    notification (the second waits on the inbox key, then finds it taken)."""
+    start, publisher, redis = stack
+    first = await start()
+    queue = first.settings.notifier_queue
+    await first.stop()
+    replicas = [await start(queue=queue) for _ in range(2)]
+    frames = await Frames(redis).watch(BOB)
+    try:
+        before = consumed(queue)
+        events = [board.member_added(ALICE, BOB) for _ in range(10)]
+        for event in events:
+            for _ in range(3):
+                await publisher.publisher.publish_event(event)
+
+        async def done() -> bool:
+            return consumed(queue) - before >= 30
+
+        await eventually(done, timeout=20, what="30 deliveries handled")
+        assert await kinds_of(replicas[0], BOB) == ["member_added"] * 10
+
+        async def pushed() -> bool:
+            return len(set(frames.ids(BOB))) == 10
+
+        await eventually(pushed, what="every notification pushed")
+    finally:
+        await frames.close()

@@ -281,3 +281,23 @@ def test_settings_refuse_a_placeholder_secret_outside_dev() -> None:
         env="dev", jwt_secret=SECRET, database_url="sqlite+aiosqlite:///x.db", notifier_database_url=None
     )
     assert dev.db_url == "sqlite+aiosqlite:///x.db" and dev.amqp_url is None
+
+
+async def test_an_older_task_version_arriving_late_does_not_roll_the_projection_back(
+    running: Any, bus: InMemoryBroker, board: Board
+) -> None:
+    from boardcast_contracts import TaskUpdated
+
+    queue = running.settings.notifier_queue
+    task = board.task(assignee_id=BOB, created_by=CAROL, title="Old title", version=2)
+
+    def updated(version: int, title: str) -> TaskUpdated:
+        return TaskUpdated.model_validate(
+            board._env(ALICE)
+            | {"data": {"task": task | {"version": version, "title": title}, "changed": ["title"]}}
+        )
+
+    await deliver_twice(bus, queue, updated(3, "New title"))
+    await deliver_twice(bus, queue, updated(2, "Old title"))
+    await deliver_twice(bus, queue, board.deleted(ALICE, task["id"], [BOB]))
+    assert [n["body"] for n in await mine(running, BOB)] == ["“New title” was deleted."]
