@@ -216,7 +216,8 @@ class Board:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
         self.page.goto(team.server.base_url + "/")
-        if self.page.get_by_label("Email").count():
+        # The login form appears only once the page has booted; storage says at once whether to sign in.
+        if self.page.evaluate("localStorage.getItem('bc:auth')") is None:
             self.page.get_by_label("Email").fill(user.email)
             self.page.get_by_label("Password").fill(PASSWORD)
             self.page.get_by_role("button", name="Sign in").click()
