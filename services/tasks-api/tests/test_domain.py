@@ -102,3 +102,10 @@ def test_placeholder_secret_refused_outside_dev_but_allowed_in_dev():
     with pytest.raises(ValueError, match="BOARDCAST_AMQP_URL"):
         Settings(env="production", jwt_secret="k" * 40, redis_url="redis://x")
     assert issubclass(SettingsError, ValueError)
+
+
+def test_allowed_origins_accept_commas_or_json(monkeypatch):
+    monkeypatch.setenv("BOARDCAST_ALLOWED_ORIGINS", "http://a:1, http://b:2")
+    assert Settings(env="dev").allowed_origins == ["http://a:1", "http://b:2"]
+    monkeypatch.setenv("BOARDCAST_ALLOWED_ORIGINS", '["http://c"]')
+    assert Settings(env="dev").allowed_origins == ["http://c"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import structlog
 from boardcast_messaging import Broker, create_broker
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -129,6 +130,14 @@ def create_app(settings: Settings, *, broker: Broker | None = None, redis: Redis
     for module in (accounts, projects, tasks, reports):
         app.include_router(module.router, responses=errors.ERRORS)
     app.include_router(ops.router)
+    if settings.allowed_origins:  # only for a page served from another origin; ours is same-origin
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "X-Request-ID"],
+            expose_headers=["ETag", "X-Cache", "X-Request-ID"],
+        )
     app.add_middleware(RequestMiddleware, metrics=metrics)
     web = _web_dir(settings)
     if web is not None:
