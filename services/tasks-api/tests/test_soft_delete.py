@@ -31,6 +31,8 @@ async def test_delete_cascades_to_live_descendants_and_restore_brings_back_exact
     assert all(t["is_deleted"] and t["deleted_by"] == owner["id"] for t in everything)
     assert by_id[root["id"]]["deleted_at"] == by_id[a1["id"]]["deleted_at"] != by_id[b1["id"]]["deleted_at"]
     assert (await c.delete(f"/api/tasks/{root['id']}", headers=hd)).status_code == 404
+    got = await c.get(f"/api/tasks/{a1['id']}", params={"include_deleted": "true"}, headers=hd)
+    assert got.status_code == 200 and got.json()["is_deleted"] is True
 
     # A task whose parent is still deleted cannot come back.
     assert (await c.post(f"/api/tasks/{a1['id']}/restore", headers=hd)).status_code == 409
