@@ -23,7 +23,8 @@ async def _invalidate_like_the_invalidator(h, pid: str, seq: int) -> None:
             await h.redis.delete(*keys)
 
 
-async def test_workload_is_cached_and_invalidated_exactly(h):
+async def test_workload_is_cached_and_invalidated_exactly(any_h):
+    h = any_h
     c, api = h.client, h.api
     owner, ed = await api.user("owner"), await api.user("ed")
     p = await api.project(owner)
@@ -75,7 +76,8 @@ async def test_workload_is_cached_and_invalidated_exactly(h):
     ).status_code == 404
 
 
-async def test_heatmap_rows_for_every_member(h):
+async def test_heatmap_rows_for_every_member(any_h):
+    h = any_h
     c, api = h.client, h.api
     owner, ed = await api.user("owner"), await api.user("ed")
     p = await api.project(owner)
@@ -116,7 +118,8 @@ async def test_endpoints_answer_from_the_database_when_redis_is_down(h_redis_dow
     assert r.status_code == 503 and r.json()["down"] == ["redis"]
 
 
-async def test_weekly_report(h):
+async def test_weekly_report(any_h):
+    h = any_h
     c, api = h.client, h.api
     owner = await api.user("reporter")
     p = await api.project(owner)
