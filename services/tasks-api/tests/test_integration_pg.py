@@ -181,3 +181,19 @@ async def test_two_relays_on_one_outbox_publish_each_row_once_in_order(hpg, migr
     published_by = [r._metrics.events_published._value.get() for r in relays]
     assert sum(published_by) == 45, published_by
     print("published per relay:", published_by)
+
+
+async def test_concurrent_if_match_writers_one_wins(hpg):
+    """Two editors PATCH the same version at once: the row lock makes exactly one of them win."""
+    h = hpg
+    owner = await h.api.user()
+    p = await h.api.project(owner)
+    t = await h.api.task(owner, p)
+    headers = {**owner["headers"], "If-Match": '"1"'}
+    results = await asyncio.gather(
+        *(h.client.patch(f"/api/tasks/{t['id']}", json={"title": f"v{i}"}, headers=headers) for i in range(6))
+    )
+    codes = sorted(r.status_code for r in results)
+    assert codes == [200, 409, 409, 409, 409, 409]
+    winner = next(r.json() for r in results if r.status_code == 200)
+    assert all(r.json()["task"]["title"] == winner["title"] for r in results if r.status_code == 409)

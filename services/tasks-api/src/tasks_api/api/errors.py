@@ -9,7 +9,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tasks_api.domain.errors import DomainError, Invalid, Unauthorized
@@ -58,7 +58,8 @@ async def _validation(_request: Request, exc: Exception) -> JSONResponse:
 async def _database(_request: Request, exc: Exception) -> JSONResponse:
     # Serialization failures and deadlocks under contention are the client's to retry, not a crash.
     code = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(exc, "code", None)
-    if code in ("40001", "40P01"):
+    if code in ("40001", "40P01") or isinstance(exc, IntegrityError):
+        # A concurrent change won (deadlock, serialization, or a row it removed): the client may retry.
         return JSONResponse({"detail": "conflicting concurrent change; retry"}, status_code=409)
     return JSONResponse({"detail": "database unavailable"}, status_code=503)
 
