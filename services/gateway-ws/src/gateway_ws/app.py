@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 from boardcast_messaging import Broker, ConsumerHandle, create_broker
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from websockets.asyncio.server import Server, ServerConnection, serve
 
 from gateway_ws.auth import TokenVerifier, install_log_redaction
@@ -278,7 +278,13 @@ class Gateway:
 
 def _build_redis(settings: Settings) -> Any:
     if settings.redis_url:
-        return Redis.from_url(settings.redis_url)
+        # A join storm must queue for a connection, not fail: redis-py's default pool raises at 100.
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=settings.redis_max_connections,
+            timeout=settings.join_timeout_s,
+        )
+        return Redis(connection_pool=pool)
     if settings.env == "dev":
         import fakeredis
 

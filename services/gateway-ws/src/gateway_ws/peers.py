@@ -38,6 +38,12 @@ class Closer:
         self.metrics = metrics
         self.close_timeout_s = close_timeout_s
 
+    def slow(self, conn: ServerConnection) -> None:
+        """A peer whose send buffer went over the limit: close 1013 rather than stall the room."""
+        if conn.protocol.state is OPEN:
+            self.metrics.slow_consumer_closes.inc()
+            self.close(conn, SLOW_CONSUMER, "slow consumer")
+
     def close(self, conn: ServerConnection, code: int, reason: str = "") -> None:
         protocol = conn.protocol
         if protocol.state is not OPEN:
@@ -45,7 +51,6 @@ class Closer:
         if code == SLOW_CONSUMER:
             # fail(): close frame behind what is queued, then half-close; we do not wait for the reply.
             protocol.fail(code, reason)
-            self.metrics.slow_consumer_closes.inc()
         else:
             protocol.send_close(code, reason)
         self.metrics.closes.labels(str(code)).inc()

@@ -17,7 +17,7 @@ import structlog
 
 from gateway_ws.hub import Hub, Subscription
 from gateway_ws.metrics import Metrics
-from gateway_ws.peers import OPEN, SLOW_CONSUMER, Closer, Peer, text_frame
+from gateway_ws.peers import OPEN, Closer, Peer, text_frame
 from gateway_ws.protocol import ACCESS_REVOKED, CLOSE_FORBIDDEN, CLOSE_RESTART
 from gateway_ws.store import PRESENCE_CHANGED, RoomStore, StoredEvent
 
@@ -37,6 +37,7 @@ class RoomDeps:
     send_buffer_limit: int
     pending_limit: int
     linger_s: float
+    presence_debounce_s: float
     on_membership_change: Callable[[str, str], None]
 
 
@@ -141,7 +142,7 @@ class Room(Subscription):
             if pending is not None:
                 pending.append((seq, payload))
                 if len(pending) > deps.pending_limit:
-                    deps.closer.close(peer.conn, SLOW_CONSUMER, "slow consumer")
+                    deps.closer.slow(peer.conn)
                 continue
             peer.sent_seq = seq
             if peer.protocol.state is not OPEN:
@@ -150,7 +151,7 @@ class Room(Subscription):
             transport.write(frame)
             written += 1
             if transport.get_write_buffer_size() > limit:
-                deps.closer.close(peer.conn, SLOW_CONSUMER, "slow consumer")
+                deps.closer.slow(peer.conn)
         deps.metrics.delivered += written
         if occurred_ms:
             deps.metrics.fanout_latency.observe(max(0.0, time.time() - occurred_ms / 1000))
@@ -226,8 +227,10 @@ class Room(Subscription):
             self._presence_task = asyncio.get_running_loop().create_task(self._send_presence())
 
     async def _send_presence(self) -> None:
-        # Re-read on each notice instead of trusting the sender's list: the last read always wins.
+        # Re-read on each notice instead of trusting the sender's list: the last read always wins. Changes
+        # are coalesced over a short window so a join storm costs a few broadcasts, not one per join.
         while self._presence_dirty and self.peers:
+            await asyncio.sleep(self.deps.presence_debounce_s)
             self._presence_dirty = False
             try:
                 people = await self.deps.store.presence(self.pid)
@@ -286,7 +289,7 @@ class UserFeed(Subscription):
                 peer.transport.write(frame)
                 written += 1
                 if peer.transport.get_write_buffer_size() > self.deps.send_buffer_limit:
-                    self.deps.closer.close(peer.conn, SLOW_CONSUMER, "slow consumer")
+                    self.deps.closer.slow(peer.conn)
         self.deps.metrics.delivered += written
         return None
 

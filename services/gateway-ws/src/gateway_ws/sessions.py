@@ -72,6 +72,7 @@ class Sessions:
             send_buffer_limit=settings.send_buffer_limit,
             pending_limit=settings.pending_limit,
             linger_s=2.0,
+            presence_debounce_s=settings.presence_debounce_s,
             on_membership_change=membership.invalidate,
         )
         self._bg: set[asyncio.Task[None]] = set()
@@ -166,6 +167,7 @@ class Sessions:
                             if event.seq > peer.sent_seq:
                                 await conn.send(event.payload, text=True)
                                 peer.sent_seq = event.seq
+                                self.metrics.delivered += 1
             await self._flush(peer)
         except ConnectionClosed:
             return False
@@ -189,6 +191,7 @@ class Sessions:
             if conn.protocol.state is not OPEN:
                 return
             await conn.send(payload, text=True)
+            self.metrics.delivered += 1
         peer.pending = None
 
     async def _presence_leave(self, pid: str, member: str) -> None:

@@ -41,9 +41,12 @@ class Settings(BaseSettings):
     history_max_age_s: float = Field(default=3600.0, gt=0)
     presence_ttl_s: float = Field(default=15.0, gt=0)
     presence_refresh_s: float = Field(default=5.0, gt=0)
+    presence_debounce_s: float = Field(default=0.25, ge=0)
+    """Presence changes within this window go out as one presence message."""
     revocation_ttl_s: float = Field(default=300.0, gt=0)
     membership_cache_s: float = Field(default=5.0, ge=0)
     redis_heartbeat_s: float = Field(default=2.0, gt=0)
+    redis_max_connections: int = Field(default=64, ge=2)
 
     # ---- protection and limits
     max_frame_bytes: int = Field(default=64 * 1024, ge=256)
