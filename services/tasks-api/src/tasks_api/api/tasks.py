@@ -9,7 +9,7 @@ from boardcast_contracts import CommentPayload, TaskPayload
 from fastapi import APIRouter, Response
 
 from tasks_api.api.deps import CallerDep, IfMatchDep, SessionDep, TxDep
-from tasks_api.handlers import comments, tasks
+from tasks_api.handlers import comments, soft_delete, tasks
 from tasks_api.schemas import AssignIn, CommentIn, StatusChange, TaskConflict, TaskCreate, TaskUpdate
 
 router = APIRouter(prefix="/api", tags=["tasks"])
@@ -84,13 +84,13 @@ async def assign_task(
 
 @router.delete("/tasks/{task_id}", status_code=204)
 async def delete_task(task_id: uuid.UUID, caller: CallerDep, tx: TxDep) -> Response:
-    await tasks.delete_task(tx, caller.id, task_id)
+    await soft_delete.delete_task(tx, caller.id, task_id)
     return Response(status_code=204)
 
 
 @router.post("/tasks/{task_id}/restore")
 async def restore_task(task_id: uuid.UUID, caller: CallerDep, tx: TxDep, response: Response) -> TaskPayload:
-    return _etag(response, await tasks.restore_task(tx, caller.id, task_id))
+    return _etag(response, await soft_delete.restore_task(tx, caller.id, task_id))
 
 
 @router.get("/tasks/{task_id}/comments")
