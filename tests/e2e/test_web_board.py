@@ -298,6 +298,30 @@ def test_a_demo_user_signs_in_and_sees_the_demo_board_live(
     assert errors == []
 
 
+def test_register_create_a_project_and_land_on_its_empty_board(browser: Any, server: DevServer) -> None:
+    from playwright.sync_api import expect
+
+    page = new_context(browser).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server.base_url + "/#/register")
+    page.get_by_label("Name").fill("Rita Register")
+    page.get_by_label("Email").fill(f"{unique('rita')}@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Register").click()
+    expect(page.get_by_role("heading", name="Your projects")).to_be_visible(timeout=WAIT_MS)
+
+    name = unique("Garden")
+    form = page.get_by_role("form", name="Create project")
+    form.get_by_label("Name").fill(name)
+    form.get_by_role("button", name="Create project").click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator(".live")).to_have_attribute("data-status", "live", timeout=LIVE_MS)
+    expect(page.locator(".project-name .role")).to_have_text("owner")
+    expect(page.locator(".card")).to_have_count(0)
+    assert errors == []
+
+
 def test_a_drag_in_one_browser_moves_the_card_in_the_other_without_reload(
     browser: Any, team: Team, tmp_path: Path
 ) -> None:
