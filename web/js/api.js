@@ -35,7 +35,7 @@ export async function request(method, path, { body, headers = {}, authed = true,
   let res;
   try {
     res = await fetch(path, init);
-  } catch (err) {
+  } catch {
     throw new ApiError(0, { detail: "The server cannot be reached" });
   }
   const text = res.status === 204 ? "" : await res.text();

@@ -65,8 +65,8 @@ export class LiveSocket {
     let ws;
     try {
       ws = new WebSocket(this.url());
-    } catch (err) {
-      this.#lost(1006);
+    } catch {
+      this.#lost(1006); // a malformed URL: count it as a failed try like any other
       return;
     }
     this.ws = ws;
