@@ -385,6 +385,11 @@ def test_create_edit_assign_comment_delete_restore_are_seen_live(browser: Any, t
     panel.get_by_label("Comment", exact=True).fill("Use the matte paper")
     panel.get_by_role("button", name="Comment", exact=True).click()
     expect(editor.page.locator(".comment-list")).to_contain_text("Use the matte paper", timeout=WAIT_MS)
+    panel.get_by_role("button", name="Edit comment").click()
+    panel.get_by_role("textbox", name="Edited comment").fill("Use the glossy paper")
+    panel.locator(".comment").get_by_role("button", name="Save").click()
+    expect(editor.page.locator(".comment-list")).to_contain_text("Use the glossy paper", timeout=WAIT_MS)
+    expect(editor.page.locator(".comment-list")).not_to_contain_text("matte")
 
     # Delete, then Undo (restore).
     owner.page.once("dialog", lambda d: d.accept())

@@ -143,6 +143,8 @@ export function renderBoard(root, { store, canEdit, openTask }) {
     try {
       store.upsert(await api.moveTask(id, status, position, task.version));
       announcer.textContent = `Moved “${task.title}” to ${statusLabel(status)}, position ${index + 1}.`;
+      if (status === "blocked" && task.status !== "blocked" && !task.blocker_reason)
+        toast(`“${task.title}” is blocked.`, { action: { label: "Add a reason", run: () => openTask(id) } });
     } catch (err) {
       const latest = err.status === 409 ? conflictTask(err) : null;
       if (latest) store.upsert(latest, { force: true });

@@ -24,6 +24,9 @@ export function createComments({ store, taskId, me, canEdit, isOwner }) {
                 h("strong", {}, store.memberName(c.author_id) || "Someone"),
                 h("time", { datetime: c.created_at }, formatDateTime(c.created_at)),
                 c.updated_at && c.updated_at !== c.created_at && h("span", { class: "muted small" }, "(edited)"),
+                c.author_id === me.id &&
+                  h("button", { class: "btn-link small", type: "button", "aria-label": "Edit comment",
+                    onclick: (e) => edit(c, e.target.closest(".comment")) }, "Edit"),
                 (c.author_id === me.id || isOwner()) &&
                   h("button", { class: "btn-link small", type: "button", "aria-label": "Delete comment",
                     onclick: () => remove(c) }, "Delete")),
@@ -52,6 +55,25 @@ export function createComments({ store, taskId, me, canEdit, isOwner }) {
     } catch (err) {
       toast(`Comment not posted: ${describeError(err)}`, { kind: "error" });
     }
+  }
+
+  /** Swap the comment's text for a small form; Save sends PATCH /api/comments/{id} (author only). */
+  function edit(c, item) {
+    const area = h("textarea", { rows: "2", required: true, "aria-label": "Edited comment" }, c.body);
+    const form = h("form", { class: "comment-form", onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        upsert(await api.editComment(c.id, area.value));
+      } catch (err) {
+        toast(`Comment not changed: ${describeError(err)}`, { kind: "error" });
+      }
+    } },
+      area,
+      h("div", { class: "form-actions" },
+        h("button", { class: "btn btn-small", type: "button", onclick: render }, "Cancel"),
+        h("button", { class: "btn btn-small btn-primary", type: "submit" }, "Save")));
+    item.querySelector(".comment-body").replaceWith(form);
+    area.focus();
   }
 
   async function remove(c) {
