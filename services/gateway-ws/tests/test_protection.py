@@ -270,3 +270,31 @@ async def test_tokens_never_logged(
         await connect(f"{gw.url}/ws/projects/{pid}?token={tok}&since=bad")
     assert tok not in caplog.text
     assert tok.split(".")[2] not in caplog.text
+
+
+async def test_server_pings_and_drops_a_silent_peer(
+    gateways: GatewayFactory, membership: FakeMembership
+) -> None:
+    gw = await gateways(ping_interval_s=0.3, ping_timeout_s=0.6)
+    pid, uid, alive = await _member_client(gw, membership)
+    # A raw peer that completes the handshake and then never answers anything (pings included).
+    _reader, writer = await asyncio.open_connection("127.0.0.1", gw.port)
+    writer.write(
+        (
+            f"GET /ws/projects/{pid}?token={token(uid)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    await writer.drain()
+
+    async def dropped() -> bool:
+        return gw.metrics.closes.labels("1011")._value.get() >= 1
+
+    await eventually(dropped, timeout=5, what="silent peer closed 1011")
+    await asyncio.sleep(0)  # let the responsive client's pongs through; it must still be open
+    assert alive.close_code is None and gw.connections
+    await alive.ws.send('{"type":"ping"}')
+    await eventually(lambda: _true(bool(alive.of_type("pong"))), what="responsive client still served")
+    writer.close()
+    await alive.close()

@@ -18,6 +18,7 @@ from gateway_ws.auth import TokenVerifier, install_log_redaction
 from gateway_ws.backlog import HttpBacklog, NotificationsBacklog
 from gateway_ws.hub import Hub
 from gateway_ws.ingest import Ingest, ingest_spec
+from gateway_ws.keepalive import Sweeper
 from gateway_ws.membership import HttpMembership, MembershipChecker
 from gateway_ws.metrics import Metrics
 from gateway_ws.peers import Closer
@@ -115,12 +116,20 @@ class Gateway:
             compression=None,
             max_size=s.max_frame_bytes,
             max_queue=8,
-            ping_interval=s.ping_interval_s,
-            ping_timeout=s.ping_timeout_s,
+            ping_interval=None,  # the Sweeper pings every socket from one task
+            ping_timeout=None,
             close_timeout=s.close_timeout_s,
             server_header=None,
         )
         self._tasks.append(asyncio.create_task(self._presence_loop(), name="gateway-presence"))
+        sweeper = Sweeper(
+            lambda: self.connections,
+            lambda conn: getattr(conn, "expires_at", float("inf")),
+            closer,
+            ping_interval_s=s.ping_interval_s,
+            ping_timeout_s=s.ping_timeout_s,
+        )
+        self._tasks.append(asyncio.create_task(sweeper.run(), name="gateway-sweeper"))
         log.info("gateway_started", instance=s.instance, port=self.port)  # also records the port
 
     async def _start_ingest(self) -> None:
@@ -187,9 +196,9 @@ class Gateway:
             self._server = None
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            # Bounded: a cancel that lands inside a redis-py read can be swallowed (see Hub.stop).
+            await asyncio.wait(self._tasks, timeout=2.0)
         self._tasks.clear()
         if self.hub is not None:
             await self.hub.stop()
@@ -203,7 +212,7 @@ class Gateway:
                 await self._broker.stop()
         if self._owns_redis and self._redis is not None:
             with contextlib.suppress(Exception):
-                await self._redis.aclose()
+                await asyncio.wait_for(self._redis.aclose(), 2.0)
 
     async def serve_forever(self) -> None:
         """``python -m gateway_ws``: run until SIGTERM/SIGINT, then drain."""
@@ -225,6 +234,7 @@ class Gateway:
             self.sessions.closer.close(conn, CLOSE_POLICY, "bad request")
             return
         user = req.claims.user_id if req.claims else ""
+        conn.forget_handshake()
         self.connections.add(conn)
         self._per_user[user] += 1
         try:

@@ -73,7 +73,6 @@ class Peer:
     __slots__ = (
         "bucket",
         "conn",
-        "expiry",
         "feed",
         "name",
         "pending",
@@ -100,7 +99,6 @@ class Peer:
         self.pending: list[tuple[int, bytes]] | None = []
         self.room: Room | None = None
         self.feed: UserFeed | None = None
-        self.expiry: asyncio.TimerHandle | None = None
         self.bucket = burst
         self.stamp = time.monotonic()
         self.token_seq = 0

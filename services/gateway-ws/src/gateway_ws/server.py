@@ -36,11 +36,21 @@ class GatewayConnection(ServerConnection):
     """A ServerConnection carrying what the pre-upgrade checks learned (who, which room, since)."""
 
     connect: ConnectRequest | None = None
+    expires_at: float = float("inf")
+    last_ping: float = 0.0
 
     def __init__(self, protocol: ServerProtocol, *args: Any, **kwargs: Any) -> None:
         # Swap the class rather than wrap the instance: zero extra memory per connection.
         protocol.__class__ = PolicyProtocol
         super().__init__(protocol, *args, **kwargs)
+
+    def forget_handshake(self) -> None:
+        """Drop the handshake headers once open (about 2 KiB a socket; nothing reads them afterwards)."""
+        if self.request is not None:
+            self.request.headers.clear()
+        if self.response is not None:
+            self.response.headers.clear()
+        self.connect = None
 
 
 def _text(status: int, body: bytes, content_type: str = "text/plain; charset=utf-8") -> Response:
@@ -116,4 +126,6 @@ class Edge:
             pid = f"{pid[:8]}-{pid[8:12]}-{pid[12:16]}-{pid[16:20]}-{pid[20:]}"
         assert isinstance(conn, GatewayConnection)
         conn.connect = ConnectRequest(kind, pid, since, token, claims, error)
+        if claims is not None:
+            conn.expires_at = claims.exp
         return None

@@ -9,7 +9,6 @@ drops what both hold. Order on the wire: hello, replay (seq > N), queued events,
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -83,17 +82,11 @@ class Sessions:
             self.closer.close(conn, proto.CLOSE_UNAUTHORIZED, req.error or "unauthorized")
             return
         peer = Peer(conn, req.claims.user_id, req.claims.name, self.settings.rate_limit_burst)
-        delay = req.claims.exp - time.time()
-        peer.expiry = conn.loop.call_later(
-            max(0.0, delay), self.closer.close, conn, proto.CLOSE_UNAUTHORIZED, "token expired"
-        )
-        try:
-            if req.kind == "room":
-                await self._room(peer, req)
-            else:
-                await self._notifications(peer, req)
-        finally:
-            peer.expiry.cancel()
+        # Token expiry (4401) and server pings are the replica's Sweeper's job, not a timer per socket.
+        if req.kind == "room":
+            await self._room(peer, req)
+        else:
+            await self._notifications(peer, req)
 
     # ---- project rooms
     async def _room(self, peer: Peer, req: ConnectRequest) -> None:
