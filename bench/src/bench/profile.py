@@ -15,7 +15,8 @@ class Profile:
     throughput_s: float
     latency_s: float
     common_rate: float  # messages/s into the room that every system is measured at
-    idle_sockets: int
+    idle_sockets: int  # our gateway: the 10,000
+    peer_idle_sockets: int  # peers: fewer, to keep `make bench` near 10 minutes; memory per socket is flat
     naive_idle_sockets: int  # one Redis connection per socket: kept under the shared Redis's maxclients
     # tasks-api
     tasks_s: float
@@ -33,6 +34,7 @@ FULL = Profile(
     latency_s=2.0,
     common_rate=2.0,
     idle_sockets=10_000,
+    peer_idle_sockets=5_000,
     naive_idle_sockets=2_000,
     tasks_s=8.0,
     tasks_concurrency=16,
@@ -48,6 +50,7 @@ QUICK = Profile(
     latency_s=1.5,
     common_rate=2.0,
     idle_sockets=2_000,
+    peer_idle_sockets=2_000,
     naive_idle_sockets=1_000,
     tasks_s=3.0,
     tasks_concurrency=16,

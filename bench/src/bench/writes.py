@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.procs import cpu_share
 from bench.profile import Profile
-from bench.stack import Client, EventCounter, Names, TasksApi
+from bench.stack import Client, EventCounter, Names, TasksApi, delete_broker_objects
 from bench.stats import median, percentile
 
 Log = Callable[[str], None]
@@ -99,7 +99,11 @@ async def run(profile: Profile, redis_url: str, log: Log) -> dict[str, Any]:
                     result["drain_s"] = await _drain(on)
                     await asyncio.sleep(0.2)  # the confirm precedes the queue count by a hair
                     result["events_delivered"] = (await counter.count()) - before
-                    result["all_delivered"] = result["events_delivered"] == result["writes"]
+                    # Every 2xx changed a status, so committed events (outbox rows), writes and the queue's
+                    # count must all agree.
+                    result["all_delivered"] = (
+                        result["events_delivered"] == result["outbox_rows_written"] == result["writes"]
+                    )
                 else:
                     result["pending_after"] = await off.pending_outbox()
                     result["drain_s"] = math.nan
@@ -110,7 +114,8 @@ async def run(profile: Profile, redis_url: str, log: Log) -> dict[str, Any]:
                     f"server {result['server_cores']:.2f} cores, load generator "
                     f"{result['loadgen_cores']:.2f} cores, errors {result['errors']}"
                     + (
-                        f", events delivered {result['events_delivered']}/{result['writes']}"
+                        f", events delivered {result['events_delivered']}/{result['writes']} "
+                        f"(outbox rows {result['outbox_rows_written']})"
                         if api is on
                         else ""
                     )
@@ -132,7 +137,7 @@ async def run(profile: Profile, redis_url: str, log: Log) -> dict[str, Any]:
     finally:
         for client in clients:
             await client.aclose()
-        for closer in (counter.stop(), on.stop(), off.stop()):
+        for closer in (counter.stop(), on.stop(), off.stop(), delete_broker_objects([], [names.exchange])):
             try:
                 await closer
             except Exception as exc:

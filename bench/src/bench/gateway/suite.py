@@ -66,7 +66,9 @@ async def run(profile: Profile, redis_url: str, log: Log, only: set[str] | None 
             with contextlib.suppress(Exception):
                 await system.stop()
     for cls in [c for c in chosen if c.key in IDLE_SYSTEMS]:
-        count = profile.naive_idle_sockets if cls.key == "naive" else profile.idle_sockets
+        count = {"boardcast": profile.idle_sockets, "naive": profile.naive_idle_sockets}.get(
+            cls.key, profile.peer_idle_sockets
+        )
         log(f"gateway: {cls.label}: {count} idle sockets")
         system = cls(redis_url)
         try:
