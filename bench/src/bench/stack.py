@@ -162,7 +162,7 @@ class EventCounter:
         self.queue_name = f"bench.count.{uuid.uuid4().hex[:10]}"
 
     async def start(self) -> None:
-        self.connection = await aio_pika.connect(AMQP_URL)
+        self.connection = await aio_pika.connect(AMQP_URL, timeout=15)
         self.channel = await self.connection.channel()
         exchange = await self.channel.declare_exchange(self.exchange, passive=True)
         self.queue = await self.channel.declare_queue(self.queue_name, exclusive=True)
@@ -179,7 +179,7 @@ class EventCounter:
 
 async def delete_broker_objects(queues: list[str], exchanges: list[str], retry_queues: int = 16) -> None:
     """Remove what a run declared on the shared RabbitMQ: queues with their ``.parked``, ``.retry.<n>``."""
-    connection = await aio_pika.connect(AMQP_URL)
+    connection = await aio_pika.connect(AMQP_URL, timeout=15)
     try:
         channel = await connection.channel()
         names = [

@@ -77,7 +77,7 @@ class BoardcastGateway(System):
         await self._wait_ready()
         self._redis = Redis.from_url(self.redis_url)
         if self.via_amqp:
-            self._amqp = await aio_pika.connect_robust(self.amqp_url)
+            self._amqp = await aio_pika.connect_robust(self.amqp_url, timeout=15)
             channel = await self._amqp.channel(publisher_confirms=True)
             self._exchange = await channel.declare_exchange(
                 self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
