@@ -21,7 +21,7 @@ from typing import Any
 
 import structlog
 from boardcast_messaging import Publisher, PublishError
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tasks_api.db.models import OutboxRow, utcnow
@@ -58,6 +58,8 @@ class Relay:
         self._batch = batch_size
         self._poll = poll_seconds
         self._coalesce = coalesce_seconds
+        self._per_project = max(1, batch_size // 4)
+        self._maybe_more = False
         self._postgres = engine.dialect.name == "postgresql"
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -84,8 +86,8 @@ class Relay:
         while not self._stopping.is_set():
             self._wake.clear()
             try:
-                while await self.drain_once() >= self._batch:
-                    pass  # a full batch: there is more right behind it
+                while await self.drain_once() > 0 and self._maybe_more:
+                    pass  # a batch hit a limit: there is more right behind it
                 backoff = 0.0
             except Exception as exc:  # the loop must survive any broker or database failure
                 backoff = min(max(backoff * 2, 0.1), 5.0)
@@ -116,6 +118,9 @@ class Relay:
             by_project: dict[uuid.UUID | None, list[Any]] = defaultdict(list)
             for row in rows:
                 by_project[row.project_id].append(row)
+            self._maybe_more = len(rows) >= self._batch or any(
+                len(group) >= self._per_project for group in by_project.values()
+            )
             results = await asyncio.gather(*(self._publish_in_order(rs) for rs in by_project.values()))
             sent = [i for ids, _ in results for i in ids]
             if sent:
@@ -123,31 +128,48 @@ class Relay:
                     update(OutboxRow).where(OutboxRow.id.in_(sent)).values(published_at=utcnow())
                 )
         failures = [err for _, err in results if err is not None]
+        if failures and not sent:
+            raise failures[0]  # no progress at all: the caller backs off
         if failures:
-            raise failures[0]
+            log.warning("relay_partial", published=len(sent), error=str(failures[0]))
         return len(sent)
 
     async def _claim(self, conn: AsyncConnection) -> list[Any]:
-        """Pending rows this relay may publish now: account rows, then claimed projects' rows in seq order."""
+        """Pending rows this relay may publish now: account rows, and claimed projects' rows in seq order.
+
+        Each project contributes at most ``per_project`` rows, so one project stuck on a failing row (or with
+        a huge backlog) cannot keep the others out of the batch.
+        """
         pending = OutboxRow.published_at.is_(None)
-        rows = select(
+        columns = (
             OutboxRow.id,
             OutboxRow.project_id,
             OutboxRow.seq,
             OutboxRow.routing_key,
             OutboxRow.body,
             OutboxRow.event_id,
-        ).where(pending)
-        if self._postgres:
-            claimed = list(await conn.scalars(_CLAIM, {"ns": _LOCK_NAMESPACE, "projects": 64}))
-            rows = rows.where(or_(OutboxRow.project_id.is_(None), OutboxRow.project_id.in_(claimed)))
-            rows = rows.with_for_update(
-                skip_locked=True
-            )  # account rows have no project lock: this claims them
-        ordered = rows.order_by(OutboxRow.project_id.nulls_first(), OutboxRow.seq, OutboxRow.id).limit(
-            self._batch
         )
-        return list(await conn.execute(ordered))
+        account = select(*columns).where(pending, OutboxRow.project_id.is_(None)).order_by(OutboxRow.id)
+        in_projects = select(
+            *columns,
+            func.row_number().over(partition_by=OutboxRow.project_id, order_by=OutboxRow.seq).label("rn"),
+        ).where(pending, OutboxRow.project_id.is_not(None))
+        if self._postgres:
+            account = account.with_for_update(skip_locked=True)  # account rows have no project lock
+            claimed = list(await conn.scalars(_CLAIM, {"ns": _LOCK_NAMESPACE, "projects": 64}))
+            if not claimed:
+                return list(await conn.execute(account.limit(self._batch)))
+            in_projects = in_projects.where(OutboxRow.project_id.in_(claimed))
+        ranked = in_projects.subquery()
+        project_rows = (
+            select(*(ranked.c[c.key] for c in columns))
+            .where(ranked.c.rn <= self._per_project)
+            .order_by(ranked.c.project_id, ranked.c.seq)
+            .limit(self._batch)
+        )
+        rows = list(await conn.execute(account.limit(self._batch)))
+        rows.extend(await conn.execute(project_rows))
+        return rows
 
     async def _publish_in_order(self, rows: list[Any]) -> tuple[list[int], Exception | None]:
         sent: list[int] = []
