@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from boardcast_messaging import PublishError
 from boardcast_testkit import eventually
 from sqlalchemy import func, select
@@ -17,14 +18,16 @@ from tasks_api.outbox.tx import Tx
 class FlakyPublisher:
     """Confirms everything except routing keys of ``broken`` projects, which fail until ``heal()``."""
 
-    def __init__(self) -> None:
+    def __init__(self, log: list[tuple[str, str]] | None = None) -> None:
         self.broken: set[str] = set()
         self.published: list[tuple[str, str]] = []
+        self.log = log if log is not None else []  # shared between publishers: the global publish order
 
     async def publish(self, routing_key: str, body: bytes, *, message_id: str, headers=None) -> None:
         if routing_key.split(".")[1] in self.broken:
             raise PublishError("unroutable")
         self.published.append((routing_key, message_id))
+        self.log.append((routing_key, message_id))
 
     async def publish_event(self, event) -> None:  # pragma: no cover - not used by the relay
         raise NotImplementedError
@@ -52,8 +55,14 @@ async def _seed(sessions, n_projects: int, per_project: int) -> list[uuid.UUID]:
     return [p.id for p in projects]
 
 
-async def test_a_stuck_project_does_not_starve_the_others(sqlite_url):
-    engine = build_engine(sqlite_url)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    url: str = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "migrated_pg")
+    return url
+
+
+async def test_a_stuck_project_does_not_starve_the_others(db_url):
+    engine = build_engine(db_url)
     sessions = build_sessionmaker(engine)
     publisher = FlakyPublisher()
     relay = Relay(engine, lambda: publisher, Metrics(), batch_size=8, poll_seconds=0.05)
@@ -87,3 +96,41 @@ async def test_a_stuck_project_does_not_starve_the_others(sqlite_url):
     finally:
         await relay.stop(0)
         await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_two_relays_share_one_outbox_without_duplicates(migrated_pg):
+    """Two relays (two engines, as two replicas would have) drain one outbox: each row once, order kept."""
+    engines = [build_engine(migrated_pg, pool_size=2) for _ in range(2)]
+    sessions = build_sessionmaker(engines[0])
+    log: list[tuple[str, str]] = []
+    publishers = [FlakyPublisher(log), FlakyPublisher(log)]
+    relays = [
+        Relay(e, lambda p=p: p, Metrics(), batch_size=6, poll_seconds=0.02)
+        for e, p in zip(engines, publishers, strict=True)
+    ]
+    try:
+        projects = await _seed(sessions, 4, 12)
+        for relay in relays:
+            relay.start()
+
+        async def drained() -> bool:
+            return sum(len(p.published) for p in publishers) >= 48
+
+        await eventually(drained, timeout=20)
+        everything = [m for _, m in log]
+        assert len(everything) == len(set(everything)) == 48
+        async with sessions() as session:
+            seq_of = {
+                str(row.event_id): row.seq
+                for row in (await session.execute(select(OutboxRow.event_id, OutboxRow.seq))).all()
+            }
+        for project in projects:
+            # Across both relays, a project's events went out in seq order: a relay claims a project only after
+            # the other's claim committed with its rows marked.
+            assert [seq_of[m] for rk, m in log if str(project) in rk] == list(range(1, 13))
+    finally:
+        for relay in relays:
+            await relay.stop(0)
+        for engine in engines:
+            await engine.dispose()
