@@ -126,8 +126,8 @@ async def test_two_relays_share_one_outbox_without_duplicates(migrated_pg):
                 for row in (await session.execute(select(OutboxRow.event_id, OutboxRow.seq))).all()
             }
         for project in projects:
-            # Across both relays, a project's events went out in seq order: a relay claims a project only after
-            # the other's claim committed with its rows marked.
+            # Across both relays, a project's events went out in seq order: a relay claims a project only
+            # after the other's claim committed with its rows marked.
             assert [seq_of[m] for rk, m in log if str(project) in rk] == list(range(1, 13))
     finally:
         for relay in relays:
