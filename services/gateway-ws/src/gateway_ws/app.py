@@ -52,6 +52,7 @@ class Gateway:
         self.connections: set[ServerConnection] = set()
         self._per_user: Counter[str] = Counter()
         self._server: Server | None = None
+        self._edge: Edge | None = None
         self._consumer: ConsumerHandle | None = None
         self._broker_started = False
         self._port = 0
@@ -103,7 +104,7 @@ class Gateway:
                 # Serve what Redis already holds; /readyz says "broker" until the ingest is up.
                 log.warning("ingest_not_started", error=f"{type(exc).__name__}: {exc}")
                 self._tasks.append(asyncio.create_task(self._retry_ingest(), name="gateway-ingest-start"))
-        edge = Edge(
+        edge = self._edge = Edge(
             s, TokenVerifier(s.jwt_secret, s.jwt_algorithm), self.metrics, self._readiness, self._counts
         )
         self._server = await serve(
@@ -122,9 +123,9 @@ class Gateway:
             server_header=None,
         )
         self._tasks.append(asyncio.create_task(self._presence_loop(), name="gateway-presence"))
+        sessions = self.sessions
         sweeper = Sweeper(
-            lambda: self.connections,
-            lambda conn: getattr(conn, "expires_at", float("inf")),
+            lambda: sessions.peers,
             closer,
             ping_interval_s=s.ping_interval_s,
             ping_timeout_s=s.ping_timeout_s,
@@ -229,7 +230,7 @@ class Gateway:
     # ---- per connection
     async def _handler(self, conn: ServerConnection) -> None:
         assert isinstance(conn, GatewayConnection) and self.sessions is not None
-        req = conn.connect
+        req = self._edge.requests.pop(conn, None) if self._edge is not None else None
         if req is None:
             self.sessions.closer.close(conn, CLOSE_POLICY, "bad request")
             return

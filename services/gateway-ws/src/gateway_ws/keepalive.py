@@ -14,23 +14,21 @@ from collections.abc import Callable, Iterable
 
 from websockets.asyncio.server import ServerConnection
 
-from gateway_ws.peers import OPEN, Closer
+from gateway_ws.peers import OPEN, Closer, Peer
 from gateway_ws.protocol import CLOSE_INTERNAL, CLOSE_UNAUTHORIZED
 
 
 class Sweeper:
     def __init__(
         self,
-        connections: Callable[[], Iterable[ServerConnection]],
-        expiry_of: Callable[[ServerConnection], float],
+        peers: Callable[[], Iterable[Peer]],
         closer: Closer,
         *,
         ping_interval_s: float,
         ping_timeout_s: float,
         tick_s: float = 1.0,
     ) -> None:
-        self._connections = connections
-        self._expiry_of = expiry_of
+        self._peers = peers
         self._closer = closer
         self._interval = ping_interval_s
         self._timeout = ping_timeout_s
@@ -43,15 +41,16 @@ class Sweeper:
 
     def sweep(self) -> None:
         now_wall = time.time()
-        for conn in list(self._connections()):
+        for peer in list(self._peers()):
+            conn = peer.conn
             if conn.protocol.state is not OPEN:
                 continue
-            if self._expiry_of(conn) <= now_wall:
+            if peer.exp <= now_wall:
                 self._closer.close(conn, CLOSE_UNAUTHORIZED, "token expired")
                 continue
-            self._keepalive(conn)
+            self._keepalive(peer, conn)
 
-    def _keepalive(self, conn: ServerConnection) -> None:
+    def _keepalive(self, peer: Peer, conn: ServerConnection) -> None:
         # Same bookkeeping as websockets' own ping(): it resolves pending_pings when the pong arrives.
         now = conn.loop.time()
         pending = conn.pending_pings
@@ -60,10 +59,9 @@ class Sweeper:
             if now - first_sent > self._timeout:
                 self._closer.close(conn, CLOSE_INTERNAL, "keepalive ping timeout")
             return
-        last = getattr(conn, "last_ping", 0.0)
-        if now - last < self._interval:
+        if now - peer.last_ping < self._interval:
             return
-        conn.last_ping = now  # type: ignore[attr-defined]
+        peer.last_ping = now
         data = struct.pack("!I", random.getrandbits(32))
         pending[data] = (conn.loop.create_future(), now)
         conn.protocol.send_ping(data)

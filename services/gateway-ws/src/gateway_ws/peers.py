@@ -73,7 +73,9 @@ class Peer:
     __slots__ = (
         "bucket",
         "conn",
+        "exp",
         "feed",
+        "last_ping",
         "name",
         "pending",
         "protocol",
@@ -87,7 +89,7 @@ class Peer:
         "user_id",
     )
 
-    def __init__(self, conn: ServerConnection, user_id: str, name: str, burst: float) -> None:
+    def __init__(self, conn: ServerConnection, user_id: str, name: str, burst: float, exp: float) -> None:
         self.conn = conn
         self.transport: asyncio.Transport = conn.transport
         self.protocol = conn.protocol
@@ -104,6 +106,8 @@ class Peer:
         self.token_seq = 0
         # Notification ids already sent in the backlog: a live copy of one is dropped.
         self.skip_ids: frozenset[str] = frozenset()
+        self.exp = exp  # token expiry (epoch s), enforced by the Sweeper
+        self.last_ping = 0.0
 
     def allow(self, rate: float, burst: float) -> bool:
         """Token bucket for client messages: ``rate`` per second, up to ``burst`` at once."""

@@ -62,6 +62,7 @@ class Sessions:
         self.metrics = metrics
         self.rooms: dict[str, Room] = {}
         self.feeds: dict[str, UserFeed] = {}
+        self.peers: set[Peer] = set()
         self.deps = RoomDeps(
             store=store,
             hub=hub,
@@ -81,12 +82,17 @@ class Sessions:
         if req.claims is None:
             self.closer.close(conn, proto.CLOSE_UNAUTHORIZED, req.error or "unauthorized")
             return
-        peer = Peer(conn, req.claims.user_id, req.claims.name, self.settings.rate_limit_burst)
+        claims = req.claims
+        peer = Peer(conn, claims.user_id, claims.name, self.settings.rate_limit_burst, claims.exp)
         # Token expiry (4401) and server pings are the replica's Sweeper's job, not a timer per socket.
-        if req.kind == "room":
-            await self._room(peer, req)
-        else:
-            await self._notifications(peer, req)
+        self.peers.add(peer)
+        try:
+            if req.kind == "room":
+                await self._room(peer, req)
+            else:
+                await self._notifications(peer, req)
+        finally:
+            self.peers.discard(peer)
 
     # ---- project rooms
     async def _room(self, peer: Peer, req: ConnectRequest) -> None:
