@@ -217,10 +217,10 @@ class Room:
             f"machine {r['machine_cores']:.2f}; drained={r['drained']}, dropped {r['dropped_sockets']}"
         )
 
-    def own_rate(self) -> float:
-        """Half of this system's median throughput, in messages/s into the room."""
+    async def latency_half(self) -> None:
+        """Latency at half of this system's own median throughput (messages/s into the room)."""
         best = median([r["delivered_per_s"] for r in self.runs["throughput"]]) / self.result["sockets"]
-        return max(0.2, best / 2)
+        await self.latency("latency_half", max(0.2, best / 2))
 
     async def latency(self, name: str, rate: float) -> None:
         assert self.lg is not None

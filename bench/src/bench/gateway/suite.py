@@ -52,8 +52,10 @@ async def run(profile: Profile, redis_url: str, log: Log, only: set[str] | None 
             for i in range(profile.reps):
                 log(f"gateway: {name}, round {i + 1}/{profile.reps}")
                 for key, room in rooms.items():
-                    rate = profile.common_rate if name == "latency_common" else room.own_rate()
-                    await _guard(key, failures, log, partial(room.latency, name, rate))
+                    common = partial(room.latency, name, profile.common_rate)
+                    await _guard(
+                        key, failures, log, common if name == "latency_common" else room.latency_half
+                    )
     finally:
         for system in systems:
             room = rooms[system.key]
