@@ -162,3 +162,24 @@ def _uuid(value: str):
 
 def test_dates_module_is_sane():
     assert isinstance(TODAY, date)
+
+
+async def test_tasks_api_drops_touched_entries_itself_even_without_the_broker(h):
+    """The relay is off (as if RabbitMQ were down): the figure is still fresh after a change."""
+    await h.app.state.services.relay.stop(0)
+    h.app.state.services.relay = None
+    owner = await h.api.user()
+    p = await h.api.project(owner)
+    t = await h.api.task(owner, p, assignee_id=owner["id"], estimate_hours=2)
+    params = {"project_id": p["id"]}
+    await h.client.get("/api/workload", params=params, headers=owner["headers"])
+    r = await h.client.get("/api/workload", params=params, headers=owner["headers"])
+    assert r.headers["x-cache"] == "hit" and r.json()[0]["estimate_hours"] == 2.0
+    await h.client.patch(f"/api/tasks/{t['id']}", json={"estimate_hours": 7}, headers=owner["headers"])
+
+    async def fresh() -> bool:
+        r = await h.client.get("/api/workload", params=params, headers=owner["headers"])
+        return r.json()[0]["estimate_hours"] == 7.0
+
+    await eventually(fresh, timeout=1.0, what="new figure within 1 s of the commit")
+    assert h.recorder.of_project(p["id"]) == []  # nothing went through the broker

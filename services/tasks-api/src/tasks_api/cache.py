@@ -9,6 +9,7 @@ fail, aborts the EXEC, or deletes the written value afterwards. Redis being down
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 import uuid
@@ -29,9 +30,9 @@ class RowCache:
         self._redis = redis
         self._ttl = ttl_seconds
         self._retry_after = retry_after
-        self._down_until = (
-            0.0  # after a failure, skip Redis for a moment instead of timing out on each request
-        )
+        # After a failure, skip Redis for a moment instead of timing out on each request.
+        self._down_until = 0.0
+        self._pending: set[asyncio.Task[None]] = set()
 
     async def read_through(
         self,
@@ -60,6 +61,22 @@ class RowCache:
             log.warning("cache_unavailable", error=type(exc).__name__)
             self._down_until = time.monotonic() + self._retry_after
             return await load(), False
+
+    def invalidate_soon(self, keys: set[str]) -> None:
+        """Delete ``keys`` in the background (best effort: the cache-invalidator deletes them as well)."""
+        if self._redis is None or time.monotonic() < self._down_until:
+            return
+        task = asyncio.create_task(self._delete(sorted(keys)))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _delete(self, keys: list[str]) -> None:
+        assert self._redis is not None
+        try:
+            await self._redis.delete(*keys)
+        except _DOWN as exc:
+            log.warning("cache_invalidation_skipped", error=type(exc).__name__)
+            self._down_until = time.monotonic() + self._retry_after
 
     async def _fill(
         self, keys: Sequence[str], field: str, load: Callable[[], Awaitable[list[str]]]

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
+from boardcast_contracts import AccountEvent, ProjectEvent
+from boardcast_contracts.keys import affected_cache_keys
 from boardcast_messaging import Broker
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -35,12 +37,19 @@ class Services:
     cache: RowCache
     relay: Relay | None
 
-    def wake_relay(self) -> None:
+    def after_commit(self, events: list[ProjectEvent | AccountEvent]) -> None:
+        """Wake the relay; drop the cache entries the events touch right away (the cache-invalidator does it
+        too, via the broker: this keeps figures fresh even while the broker is down)."""
         if self.relay is not None:
             self.relay.wake()
+        keys: set[str] = set()
+        for event in events:
+            keys |= affected_cache_keys(event)
+        if keys:
+            self.cache.invalidate_soon(keys)
 
     def tx(self, session: AsyncSession) -> Tx:
-        return Tx(session, on_commit=self.wake_relay)
+        return Tx(session, on_commit=self.after_commit)
 
 
 async def get_services(request: Request) -> Services:

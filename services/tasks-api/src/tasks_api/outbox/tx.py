@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from boardcast_contracts import EVENT_MODELS, encode_event, routing_key_for
+from boardcast_contracts import EVENT_MODELS, AccountEvent, ProjectEvent, encode_event, routing_key_for
 from pydantic import BaseModel
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +30,11 @@ class _Pending:
 
 
 class Tx:
-    def __init__(self, session: AsyncSession, on_commit: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        on_commit: Callable[[list[ProjectEvent | AccountEvent]], None] | None = None,
+    ) -> None:
         self.session = session
         self._on_commit = on_commit
         self._events: list[_Pending] = []
@@ -66,15 +70,18 @@ class Tx:
         )
 
     async def commit(self) -> None:
+        """Flush the change, write its events to the outbox, commit; then pass the events to on_commit."""
         await self.session.flush()
+        events: list[ProjectEvent | AccountEvent] = []
         if self._events:
-            await self.session.execute(insert(OutboxRow), await self._outbox_rows())
+            rows, events = await self._outbox_rows()
+            await self.session.execute(insert(OutboxRow), rows)
         await self.session.commit()
-        if self._events and self._on_commit is not None:
-            self._on_commit()
         self._events = []
+        if events and self._on_commit is not None:
+            self._on_commit(events)
 
-    async def _outbox_rows(self) -> list[dict[str, Any]]:
+    async def _outbox_rows(self) -> tuple[list[dict[str, Any]], list[ProjectEvent | AccountEvent]]:
         counts: dict[uuid.UUID, int] = {}
         for pending in self._events:
             if pending.project_id is not None:
@@ -90,6 +97,7 @@ class Tx:
             )
             next_seq[project_id] = result.scalar_one() - n + 1
         rows: list[dict[str, Any]] = []
+        events: list[ProjectEvent | AccountEvent] = []
         for pending in self._events:
             fields: dict[str, Any] = {
                 "event_id": uuid.uuid4(),
@@ -103,6 +111,7 @@ class Tx:
                 next_seq[pending.project_id] = seq + 1
                 fields.update(project_id=pending.project_id, seq=seq)
             event = EVENT_MODELS[pending.event_type](**fields)
+            events.append(event)
             rows.append(
                 {
                     "event_id": fields["event_id"],
@@ -113,4 +122,4 @@ class Tx:
                     "created_at": self.now,
                 }
             )
-        return rows
+        return rows, events
