@@ -56,6 +56,11 @@ class Room(Subscription):
         self._presence_dirty = False
         self._presence_last: bytes | None = None
         self._linger: asyncio.TimerHandle | None = None
+        self.catching_up: set[Peer] = set()
+        self._batch_seqs: list[int] = []
+        self._batch_frames: list[bytes] = []
+        self._batch_occurred: list[int] = []
+        self._flush_handle: asyncio.Handle | None = None
 
     # ---- membership of local peers
     def add(self, peer: Peer) -> bool:
@@ -64,6 +69,8 @@ class Room(Subscription):
             self._linger.cancel()
             self._linger = None
         self.peers.add(peer)
+        if peer.pending is not None:
+            self.catching_up.add(peer)
         self._snapshot = None
         peer.room = self
         entry = self.users.get(peer.user_id)
@@ -82,6 +89,7 @@ class Room(Subscription):
         if peer not in self.peers:
             return None
         self.peers.discard(peer)
+        self.catching_up.discard(peer)
         self._snapshot = None
         peer.room = None
         gone: str | None = None
@@ -127,34 +135,64 @@ class Room(Subscription):
     def _deliver(self, seq: int, payload: bytes, occurred_ms: int) -> None:
         self.last_seq = seq
         if _REMOVED in payload or _ROLE in payload:
+            self.flush()  # everything before the membership change goes out first
             self._membership_event(payload)
+        deps = self.deps
+        # Peers still catching up get the event queued now, in order; live peers get it at flush.
+        for peer in tuple(self.catching_up):
+            pending = peer.pending
+            if pending is not None and seq > peer.sent_seq:
+                pending.append((seq, payload))
+                if len(pending) > deps.pending_limit:
+                    deps.closer.slow(peer.conn)
+        self._batch_seqs.append(seq)
+        self._batch_frames.append(text_frame(payload))
+        self._batch_occurred.append(occurred_ms)
+        if self._flush_handle is None:
+            # Flush at the end of this loop iteration: events that arrived together (a backlog in the
+            # Redis socket) go out in one write per socket instead of one write per event.
+            self._flush_handle = asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write the batched events to every live peer: one transport write per peer per batch."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        seqs = self._batch_seqs
+        if not seqs:
+            return
+        frames, occurred = self._batch_frames, self._batch_occurred
+        self._batch_seqs, self._batch_frames, self._batch_occurred = [], [], []
+        first, last, count = seqs[0], seqs[-1], len(seqs)
+        data = frames[0] if count == 1 else b"".join(frames)
         snapshot = self._snapshot
         if snapshot is None:
             snapshot = self._snapshot = tuple(self.peers)
         deps = self.deps
         limit = deps.send_buffer_limit
-        frame = text_frame(payload)
         written = 0
         for peer in snapshot:
-            if seq <= peer.sent_seq:
+            sent = peer.sent_seq
+            if sent >= last or peer.pending is not None:
                 continue
-            pending = peer.pending
-            if pending is not None:
-                pending.append((seq, payload))
-                if len(pending) > deps.pending_limit:
-                    deps.closer.slow(peer.conn)
-                continue
-            peer.sent_seq = seq
+            peer.sent_seq = last
             if peer.protocol.state is not OPEN:
                 continue
             transport = peer.transport
-            transport.write(frame)
-            written += 1
+            if sent < first:
+                transport.write(data)
+                written += count
+            else:  # rare: a peer that resumed ahead of part of this batch
+                skip = sum(1 for s in seqs if s <= sent)
+                transport.write(b"".join(frames[skip:]))
+                written += count - skip
             if transport.get_write_buffer_size() > limit:
                 deps.closer.slow(peer.conn)
         deps.metrics.delivered += written
-        if occurred_ms:
-            deps.metrics.fanout_latency.observe(max(0.0, time.time() - occurred_ms / 1000))
+        now = time.time()
+        for occurred_ms in occurred:
+            if occurred_ms:
+                deps.metrics.fanout_latency.observe(max(0.0, now - occurred_ms / 1000))
 
     async def _fill_then(self, seq: int, payload: bytes, occurred_ms: int) -> None:
         await self.catch_up(upto=seq - 1)
@@ -174,6 +212,7 @@ class Room(Subscription):
 
     def _resync(self, seq: int) -> None:
         """History no longer covers what this room missed: everyone refetches, then it carries on from seq."""
+        self.flush()
         log.warning("room_resync", project_id=self.pid, after=self.last_seq, to=seq)
         self.last_seq = seq
         body = json.dumps({"type": "resync_required", "seq": seq}).encode()
@@ -208,12 +247,14 @@ class Room(Subscription):
 
     # ---- control frames (presence, resync, revocation): not seq-numbered
     def send_control(self, peer: Peer, body: bytes) -> None:
+        self.flush()  # control frames keep their place after the events already passed on
         if peer.pending is not None:
             peer.pending.append((0, body))
         elif peer.protocol.state is OPEN:
             peer.transport.write(text_frame(body))
 
     def broadcast_control(self, body: bytes) -> None:
+        self.flush()
         frame = text_frame(body)
         for peer in tuple(self.peers):
             if peer.pending is not None:

@@ -192,6 +192,8 @@ class Sessions:
             await conn.send(payload, text=True)
             self.metrics.delivered += 1
         peer.pending = None
+        if peer.room is not None:
+            peer.room.catching_up.discard(peer)
 
     async def _presence_leave(self, pid: str, member: str) -> None:
         try:
