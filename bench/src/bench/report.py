@@ -18,9 +18,15 @@ def _n(value: Any, fmt: str = ",.0f", unit: str = "") -> str:
 
 
 def _short(error: str, limit: int = 200) -> str:
-    """The last line of an error (a traceback's own message), shortened for a table cell."""
+    """An error's first line (the harness's summary), shortened for a table cell.
+
+    When the first line only says a process exited (``...exited:``), its log's last line, usually the
+    exception, is added.
+    """
     lines = [line.strip() for line in error.replace("\\n", "\n").splitlines() if line.strip()]
-    text = lines[-1] if lines else error
+    text = lines[0] if lines else error
+    if text.endswith(":") and len(lines) > 1:
+        text = f"{text} {lines[-1]}"
     return (text[: limit - 1] + "…" if len(text) > limit else text).replace("|", "/").replace("`", "'")
 
 
@@ -82,9 +88,10 @@ GATEWAY_METHOD = [
     ),
     "",
     _p(
-        """One load generator for all (`bench/node/loadgen.js`, Node `ws`, one process holding every socket,
-        raw WebSocket or the socket.io v4 wire protocol over it) counts every delivery and samples the latency
-        (publish to receive, one shared monotonic clock) on every 10th socket."""
+        """One load generator for all (`bench/node/loadgen.js`: Node, one process holding every socket, a
+        minimal WebSocket client on raw TCP that parses frames in place, speaking plain WebSocket or the
+        socket.io v4 wire protocol) counts every delivery and samples the latency (publish to receive, one
+        shared monotonic clock) on every 10th socket."""
     ),
     "",
     _p(
