@@ -98,12 +98,11 @@ class Gateway:
                 )
             else:
                 self._broker_started = True  # passed in: its owner starts and stops it
-            try:
-                await self._start_ingest()
-            except Exception as exc:
-                # Serve what Redis already holds; /readyz says "broker" until the ingest is up.
-                log.warning("ingest_not_started", error=f"{type(exc).__name__}: {exc}")
-                self._tasks.append(asyncio.create_task(self._retry_ingest(), name="gateway-ingest-start"))
+            # Give the broker a few seconds (so make dev's queue exists before anyone publishes), then
+            # keep trying in the background: meanwhile Redis is served and /readyz says "broker".
+            starting = asyncio.create_task(self._retry_ingest(), name="gateway-ingest-start")
+            self._tasks.append(starting)
+            await asyncio.wait({starting}, timeout=5.0)
         edge = self._edge = Edge(
             s, TokenVerifier(s.jwt_secret, s.jwt_algorithm), self.metrics, self._readiness, self._counts
         )
@@ -144,12 +143,11 @@ class Gateway:
     async def _retry_ingest(self) -> None:
         delay = 0.5
         while self._consumer is None:
-            await asyncio.sleep(delay)
             try:
                 await self._start_ingest()
-                log.info("ingest_started")
             except Exception as exc:
                 log.warning("ingest_not_started", error=f"{type(exc).__name__}: {exc}")
+                await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
     @property
