@@ -17,6 +17,7 @@ from bench import machine, report
 from bench.loadgen import ensure_node_modules
 from bench.procs import WORK, cpu_share, kill_leftovers, machine_busy, raise_nofile
 from bench.profile import FULL, QUICK
+from bench.stack import AMQP_URL
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCS = ROOT / "docs"
@@ -74,6 +75,7 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, help="report path (default docs/benchmarks.md; --quick: bench/.work)"
     )
+    parser.add_argument("--note", help="a sentence for the report's header (e.g. why a broker was swapped)")
     parser.add_argument(
         "--report-only", action="store_true", help="re-render the report from the saved results"
     )
@@ -99,6 +101,9 @@ def main() -> None:
             "profile": "quick" if args.quick else "full",
             "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": machine.describe(),
+            "redis_url": os.environ.get("BOARDCAST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "amqp_url": AMQP_URL.replace("guest:guest@", ""),
+            "note": args.note or "",
         }
         started = time.monotonic()
         # Children run in sessions of their own; an interrupted harness must not leave them behind.

@@ -183,9 +183,13 @@ def _header(doc: Doc, results: dict[str, Any]) -> None:
         f"- Machine: {m.get('cores', '?')} cores ({m.get('cpu', '?')}), {m.get('memory_gib', '?')} GiB, "
         f"{m.get('os', '?')}; Python {m.get('python', '?')}, Node {m.get('node', '?')}, "
         f"{m.get('redis', '?')}.",
+        f"- Services: Redis `{meta.get('redis_url', '?')}`, RabbitMQ `{meta.get('amqp_url', '?')}`, "
+        "PostgreSQL `127.0.0.1:5432` (a fresh database per run).",
         NOISE.format(load=m.get("loadavg_start", "?")),
         "",
     )
+    if meta.get("note"):
+        doc.add(f"**Note on this run:** {meta['note']}", "")
 
 
 def _context(doc: Doc, section: dict[str, Any]) -> None:
@@ -328,9 +332,11 @@ def _tasks(doc: Doc, out: Path, tasks: dict[str, Any]) -> dict[str, Any]:
                 _n(c["median_p99_ms"], ".1f"),
                 _n(c["median_server_cores"], ".2f"),
                 _n(c["median_loadgen_cores"], ".2f"),
+                _n(c.get("median_machine_cores"), ".2f"),
             ]
         )
-    doc.table(["configuration", "writes/s", "p50 ms", "p99 ms", "tasks-api cores", "generator cores"], rows)
+    header = ["configuration", "writes/s", "p50 ms", "p99 ms", "tasks-api cores", "generator cores"]
+    doc.table([*header, "machine busy cores (of 2)"], rows)
     delivered = ", ".join(
         f"{r['events_delivered']}/{r['outbox_rows_written']}/{r['writes']}" for r in on["runs"]
     )

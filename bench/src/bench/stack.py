@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import time
 import uuid
@@ -15,7 +16,7 @@ import httpx
 from bench.procs import Proc, free_port, python_module
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+AMQP_URL = os.environ.get("BOARDCAST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
 async def create_database(name: str) -> str:

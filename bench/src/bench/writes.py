@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.procs import cpu_share
+from bench.procs import cpu_share, machine_busy
 from bench.profile import Profile
 from bench.stack import Client, EventCounter, Names, TasksApi, delete_broker_objects
 from bench.stats import median, percentile
@@ -46,12 +46,12 @@ async def _load(api: TasksApi, client: Client, profile: Profile) -> dict[str, An
         "concurrency": profile.tasks_concurrency,
     }
     rows0 = await api.outbox_rows()
-    cpu0 = api.proc.cpu()
+    cpu0, box0 = api.proc.cpu(), machine_busy()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.httpload", json.dumps(config), stdout=asyncio.subprocess.PIPE
     )
     stdout, _ = await proc.communicate()
-    cpu1 = api.proc.cpu()
+    cpu1, box1 = api.proc.cpu(), machine_busy()
     out = json.loads(stdout)
     lat = out["lat_ms"]
     return {
@@ -61,6 +61,7 @@ async def _load(api: TasksApi, client: Client, profile: Profile) -> dict[str, An
         "p50_ms": percentile(lat, 50),
         "p99_ms": percentile(lat, 99),
         "server_cores": cpu_share(cpu0, cpu1),
+        "machine_cores": cpu_share(box0, box1),
         "loadgen_cores": out["cpu_s"] / out["elapsed_s"],
         "outbox_rows_written": (await api.outbox_rows()) - rows0,
     }
@@ -111,7 +112,8 @@ async def run(profile: Profile, redis_url: str, log: Log) -> dict[str, Any]:
                 log(
                     f"  {api.label} run {i + 1}: {result['writes_per_s']:.0f} writes/s, "
                     f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
-                    f"server {result['server_cores']:.2f} cores, load generator "
+                    f"server {result['server_cores']:.2f} cores, machine {result['machine_cores']:.2f}, "
+                    "load generator "
                     f"{result['loadgen_cores']:.2f} cores, errors {result['errors']}"
                     + (
                         f", events delivered {result['events_delivered']}/{result['writes']} "
@@ -120,7 +122,15 @@ async def run(profile: Profile, redis_url: str, log: Log) -> dict[str, Any]:
                         else ""
                     )
                 )
-        keys = ("writes_per_s", "p50_ms", "p99_ms", "server_cores", "loadgen_cores", "drain_s")
+        keys = (
+            "writes_per_s",
+            "p50_ms",
+            "p99_ms",
+            "server_cores",
+            "loadgen_cores",
+            "machine_cores",
+            "drain_s",
+        )
         summary: dict[str, Any] = {"concurrency": profile.tasks_concurrency, "duration_s": profile.tasks_s}
         for label, rs in runs.items():
             summary[label] = {"runs": rs, **{f"median_{k}": median([r[k] for r in rs]) for k in keys}}
