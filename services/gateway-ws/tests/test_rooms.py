@@ -300,3 +300,30 @@ async def test_one_subscription_per_room_and_unsubscribe_after_last_leaves(
 
 async def subscribers_is_zero(read) -> bool:  # type: ignore[no-untyped-def]
     return await read() == 0
+
+
+async def test_a_burst_is_batched_and_each_peer_gets_exactly_its_part(
+    gateways: GatewayFactory, membership: FakeMembership, redis_client, prefix: str
+) -> None:  # type: ignore[no-untyped-def]
+    from gateway_ws.store import live_message
+
+    gw = await gateways()
+    pid, uid = new_id(), new_id()
+    membership.add(pid, uid)
+    await _ingest(gw, pid, [1, 2])
+    everyone = await open_client(gw, f"/ws/projects/{pid}", user_id=uid)
+    ahead = await open_client(gw, f"/ws/projects/{pid}?since=5", user_id=uid)
+    for c in (everyone, ahead):
+        await eventually(lambda c=c: _async(bool(c.frames)), what="hello")
+    # Seq 3..8 land in Redis in one transaction, so the replica reads them as one backlog.
+    pipe = redis_client.pipeline(transaction=True)
+    for seq in range(3, 9):
+        payload = comment_deleted(pid, seq).model_dump_json().encode()
+        pipe.xadd(f"{prefix}:room:{pid}:stream", {"e": payload, "t": 0}, id=f"{seq}-0")
+        pipe.publish(f"{prefix}:room:{pid}:live", live_message(seq, 0, "comment_deleted", payload))
+    pipe.set(f"{prefix}:room:{pid}:last", 8)
+    await pipe.execute()
+    await eventually(lambda: _async(everyone.seqs() == [3, 4, 5, 6, 7, 8]), what="whole burst")
+    await eventually(lambda: _async(ahead.seqs() == [6, 7, 8]), what="only after since")
+    await everyone.close()
+    await ahead.close()
