@@ -12,7 +12,8 @@ from websockets.protocol import State
 from gateway_ws.metrics import Metrics
 
 if TYPE_CHECKING:
-    from gateway_ws.rooms import Room, UserFeed
+    from gateway_ws.feeds import UserFeed
+    from gateway_ws.rooms import Room
 
 OPEN = State.OPEN
 SLOW_CONSUMER = 1013
@@ -84,7 +85,6 @@ class Peer:
         "sent_seq",
         "skip_ids",
         "stamp",
-        "token_seq",
         "transport",
         "user_id",
     )
@@ -103,7 +103,6 @@ class Peer:
         self.feed: UserFeed | None = None
         self.bucket = burst
         self.stamp = time.monotonic()
-        self.token_seq = 0
         # Notification ids already sent in the backlog: a live copy of one is dropped.
         self.skip_ids: frozenset[str] = frozenset()
         self.exp = exp  # token expiry (epoch s), enforced by the Sweeper

@@ -21,11 +21,12 @@ from websockets.exceptions import ConnectionClosed
 from gateway_ws import protocol as proto
 from gateway_ws.auth import Claims
 from gateway_ws.backlog import BacklogRefused, BacklogUnavailable, NotificationsBacklog
+from gateway_ws.feeds import UserFeed, notification_id
 from gateway_ws.hub import Hub, HubUnavailable
 from gateway_ws.membership import BadToken, MembershipChecker, MembershipUnavailable, NotMember
 from gateway_ws.metrics import Metrics
 from gateway_ws.peers import OPEN, Closer, Peer
-from gateway_ws.rooms import Room, RoomDeps, UserFeed, notification_id
+from gateway_ws.rooms import Room, RoomDeps
 from gateway_ws.settings import Settings
 from gateway_ws.store import RoomStore
 
