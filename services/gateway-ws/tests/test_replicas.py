@@ -1,13 +1,14 @@
-"""Two replicas over real RabbitMQ and Redis: every client of a room gets every event once, in order."""
+"""Two replicas on RabbitMQ (or the in-process bus) and Redis: each client gets each event once, in order."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
-from boardcast_messaging import Broker, create_broker
+from boardcast_messaging import Broker, InMemoryBroker, create_broker
 from boardcast_testkit import eventually, unique
 from gwtesting import (
     Client,
@@ -19,7 +20,7 @@ from gwtesting import (
     task_created,
 )
 
-pytestmark = [pytest.mark.redis, pytest.mark.rabbitmq]
+pytestmark = pytest.mark.redis
 
 
 async def _true(value: object) -> object:
@@ -31,23 +32,31 @@ async def exchange_and_queue() -> tuple[str, str]:
     return unique("ex"), unique("gw-ingest")
 
 
-@pytest.fixture
-async def publisher(amqp_url: str, exchange_and_queue: tuple[str, str]) -> AsyncIterator[Broker]:
-    broker = create_broker(amqp_url, exchange=exchange_and_queue[0], service="gateway-test-publisher")
+@pytest.fixture(params=[pytest.param("rabbit", marks=pytest.mark.rabbitmq), "memory"])
+async def backend(
+    request: pytest.FixtureRequest, amqp_url: str, exchange_and_queue: tuple[str, str]
+) -> AsyncIterator[tuple[Broker, dict[str, Any]]]:
+    """(publisher, gateway settings): real RabbitMQ, or the in-process bus shared by both replicas."""
+    exchange, queue = exchange_and_queue
+    common: dict[str, Any] = {"ingest_enabled": True, "exchange": exchange, "ingest_queue": queue}
+    if request.param == "rabbit":
+        broker = create_broker(amqp_url, exchange=exchange, service="gateway-test-publisher")
+        common["amqp_url"] = amqp_url
+    else:
+        broker = InMemoryBroker(exchange)
+        common["broker"] = broker
+        common["amqp_url"] = "memory://"  # settings want a URL in production mode; the instance is used
     await broker.start()
-    yield broker
+    yield broker, common
     await broker.stop()
 
 
 async def test_two_replicas_concurrent_writes_every_client_in_order(
     gateways: GatewayFactory,
     membership: FakeMembership,
-    amqp_url: str,
-    exchange_and_queue: tuple[str, str],
-    publisher: Broker,
+    backend: tuple[Broker, dict[str, Any]],
 ) -> None:
-    exchange, queue = exchange_and_queue
-    common = {"ingest_enabled": True, "amqp_url": amqp_url, "exchange": exchange, "ingest_queue": queue}
+    publisher, common = backend
     a, b = await gateways(**common), await gateways(**common)
     await eventually(lambda: _true(a._consumer is not None and b._consumer is not None), what="consuming")
     rng = random.Random(11)
@@ -99,12 +108,9 @@ async def test_two_replicas_concurrent_writes_every_client_in_order(
 async def test_reconnect_to_other_replica_with_since_misses_nothing(
     gateways: GatewayFactory,
     membership: FakeMembership,
-    amqp_url: str,
-    exchange_and_queue: tuple[str, str],
-    publisher: Broker,
+    backend: tuple[Broker, dict[str, Any]],
 ) -> None:
-    exchange, queue = exchange_and_queue
-    common = {"ingest_enabled": True, "amqp_url": amqp_url, "exchange": exchange, "ingest_queue": queue}
+    publisher, common = backend
     a, b = await gateways(**common), await gateways(**common)
     await eventually(lambda: _true(a._consumer is not None and b._consumer is not None), what="consuming")
     pid, uid = new_id(), new_id()
