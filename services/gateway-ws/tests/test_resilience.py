@@ -92,3 +92,19 @@ async def test_notifications_require_token(gateways: GatewayFactory) -> None:
     gw = await gateways()
     client = await open_client(gw, "/ws/notifications")
     assert await client.wait_closed() == 4401
+
+
+async def test_junk_on_a_room_channel_is_ignored(
+    gateways: GatewayFactory, membership: FakeMembership, redis_client, prefix: str
+) -> None:  # type: ignore[no-untyped-def]
+    gw = await gateways()
+    pid, uid = new_id(), new_id()
+    membership.add(pid, uid)
+    client = await open_client(gw, f"/ws/projects/{pid}", user_id=uid)
+    await eventually(lambda: _true(bool(client.frames)), what="hello")
+    for junk in (b"e notanumber 0 x\n{}", b"e", b"zzz", b""):
+        await redis_client.publish(f"{prefix}:room:{pid}:live", junk)
+    await gw.ingest.ingest(comment_deleted(pid, 1))  # type: ignore[union-attr]
+    await eventually(lambda: _true(client.seqs() == [1]), what="still live")
+    assert gw.metrics.redis_reconnects._value.get() == 0
+    await client.close()

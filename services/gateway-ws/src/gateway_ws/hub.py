@@ -181,7 +181,12 @@ class Hub:
             if kind == "message":
                 sub = self.subs.get(msg["channel"])
                 if sub is not None:
-                    pending = sub.on_message(msg["data"])
+                    try:
+                        pending = sub.on_message(msg["data"])
+                    except (ValueError, IndexError, KeyError) as exc:
+                        # Junk on one of our channels must not cost everyone a reconnect.
+                        log.warning("bad_channel_message", channel=msg["channel"][:120], error=str(exc))
+                        pending = None
                     if pending is not None:
                         await pending
             elif kind == "subscribe":
