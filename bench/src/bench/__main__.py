@@ -24,6 +24,22 @@ DOCS = ROOT / "docs"
 BENCHMARKS = ("gateway", "tasks", "cache")
 
 
+def _command() -> str:
+    """This invocation as a reader would retype it, the --note text left out (the report shows it apart)."""
+    words, skip = ["python -m bench"], False
+    for word in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif word == "--note":
+            words.append("--note ...")
+            skip = True
+        elif word.startswith("--note="):
+            words.append("--note ...")
+        else:
+            words.append(word)
+    return " ".join(words)
+
+
 def log(line: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {line}", flush=True)
 
@@ -34,7 +50,7 @@ async def _run(args: argparse.Namespace, results: dict[str, Any]) -> None:
     for name in args.benchmarks or BENCHMARKS:
         started, busy0 = time.monotonic(), machine_busy()
         context = {
-            "command": " ".join(["python -m bench", *sys.argv[1:]]),
+            "command": _command(),
             "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "loadavg_start": round(os.getloadavg()[0], 2),
         }
@@ -95,7 +111,7 @@ def main() -> None:
     if not args.report_only:
         raise_nofile()
         ensure_node_modules()
-        argv = " ".join(["python -m bench", *sys.argv[1:]])
+        argv = _command()
         results["meta"] = {
             "command": argv,
             "profile": "quick" if args.quick else "full",

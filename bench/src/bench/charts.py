@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from textwrap import fill
 from typing import Any
 
 import matplotlib
@@ -98,7 +99,7 @@ def fanout_latency(systems: dict[str, Any], out: Path) -> Path:
 
 def fanout_memory(systems: dict[str, Any], out: Path) -> Path:
     keys = [k for k, s in systems.items() if "kib_per_conn" in s.get("idle", {})]
-    labels = [f"{systems[k]['label']}\n({systems[k]['idle']['sockets']:,} sockets)" for k in keys]
+    labels = [f"{fill(systems[k]['label'], 24)}\n({systems[k]['idle']['sockets']:,} sockets)" for k in keys]
     values = [systems[k]["idle"]["kib_per_conn"] for k in keys]
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.bar(range(len(keys)), values, color=_colors(keys))
