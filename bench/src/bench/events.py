@@ -63,6 +63,7 @@ class EventFactory:
         """The next event, stamped now; its marker number is its seq (unique within the room)."""
         doc = dict(self._doc)
         doc["event_id"] = str(uuid.uuid4())
+        doc["occurred_at"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         doc["seq"] = self.next_seq
         self.next_seq += 1
         data = dict(doc["data"])
