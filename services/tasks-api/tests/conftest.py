@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator
@@ -159,7 +160,14 @@ async def migrated_pg(pg_database: str) -> str:
 
 @pytest.fixture
 async def hpg(migrated_pg: str, amqp_url: str) -> AsyncIterator[Harness]:
-    """The app on a fresh PostgreSQL database and a real RabbitMQ (unique exchange)."""
+    """The app on a fresh PostgreSQL database and a real RabbitMQ (unique exchange).
+
+    ``BOARDCAST_TEST_PG_MEMORY_BUS=1`` swaps RabbitMQ for the in-process bus (PostgreSQL checks alone).
+    """
+    if os.environ.get("BOARDCAST_TEST_PG_MEMORY_BUS") == "1":
+        async for harness in start_harness(make_settings(migrated_pg)):
+            yield harness
+        return
     async for harness in start_harness(make_settings(migrated_pg, amqp_url=amqp_url), amqp_url=amqp_url):
         yield harness
 
