@@ -235,8 +235,10 @@ class Room(Subscription):
         if doc.get("type") == "member_removed":
             for peer in tuple(self.peers):
                 if peer.user_id == user_id:
-                    # Before this event reaches anyone: the removed user sees nothing after it.
-                    self.send_control(peer, ACCESS_REVOKED)
+                    # Before this event reaches anyone: the removed user sees nothing after it. Written
+                    # straight to the socket, even mid catch-up, since the close follows at once.
+                    if peer.protocol.state is OPEN:
+                        peer.transport.write(text_frame(ACCESS_REVOKED))
                     self.deps.closer.close(peer.conn, CLOSE_FORBIDDEN, "access revoked")
                     peer.sent_seq = 1 << 62
         elif doc.get("type") == "member_role_changed":
