@@ -150,6 +150,15 @@ CALIBRATION = _p(
     and for the generator to read 999 frames."""
 )
 
+SERVER_VIEW = _p(
+    """**Where the latency goes.** The gateway's own histogram (`gateway_fanout_latency_seconds`, read from
+    /metrics before and after each run; bucket bounds) times each event from its occurred_at to the moment
+    its frame has been written to the last socket of the room, at half of its max rate: {figures}. The
+    generator's figures are per socket (the first sockets of a room get the frame well before the last), so
+    when the server's bounds reach as far as the generator's, the time is spent inside the gateway process:
+    waiting for a CPU on the shared cores and writing to 1,000 sockets one after the other."""
+)
+
 AMQP_PATH = _p(
     """**Through RabbitMQ** (exchange, gateway ingest, Redis, sockets) the same gateway delivered
     {rate:,.0f} msg/s ({cpu:,.0f} per server CPU-second, against {redis_cpu:,.0f} on the Redis path), p99
@@ -293,6 +302,17 @@ def _gateway(doc: Doc, out: Path, gw: dict[str, Any]) -> dict[str, Any]:
         ratio_rows.append([label, _n(r_tp, ".1f", "x"), _n(r_cpu, ".1f", "x")])
     doc.add("**Ratios** (our gateway, Redis path, ÷ the peer, medians of the same run):", "")
     doc.table(["peer", "delivered msg/s", "per server CPU-second (per core)"], ratio_rows)
+    server_view = []
+    for key in ("boardcast", "boardcast-amqp"):
+        half = systems.get(key, {}).get("room", {}).get("latency_half", {})
+        if "median_server_p99_le_ms" in half:
+            server_view.append(
+                f"{systems[key]['label']}: p50 ≤ {_n(half['median_server_p50_le_ms'], '.1f')} ms, "
+                f"p99 ≤ {_n(half['median_server_p99_le_ms'], '.1f')} ms (measured p99 "
+                f"{_n(half['median_p99_ms'], '.1f')} ms)"
+            )
+    if server_view:
+        doc.add(SERVER_VIEW.format(figures="; ".join(server_view)), "")
     amqp = systems.get("boardcast-amqp", {}).get("room", {})
     if "throughput" in amqp:
         doc.add(

@@ -9,17 +9,16 @@ so this bounds it from above) and from its answer.
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
 from boardcast_contracts.keys import workload_key
 from redis.asyncio import Redis
 
+from bench import promhist
 from bench.procs import Proc, free_port, python_module
 from bench.profile import Profile
 from bench.stack import Client, Names, TasksApi, delete_broker_objects, wait_ready
@@ -59,19 +58,12 @@ METRIC = "boardcast_cache_invalidation_staleness_seconds"
 
 async def invalidator_histogram(port: int) -> dict[str, float]:
     """The invalidator's own view (event occurred_at -> keys deleted): p50/p99 as histogram bucket bounds."""
-    async with httpx.AsyncClient() as http:
-        text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
-    buckets: list[tuple[float, float]] = []
-    for line in text.splitlines():
-        if line.startswith(f'{METRIC}_bucket{{le="'):
-            le = line.split('le="', 1)[1].split('"', 1)[0]
-            buckets.append((math.inf if le == "+Inf" else float(le), float(line.rsplit(" ", 1)[1])))
-    total = buckets[-1][1] if buckets else 0.0
-
-    def bound(q: float) -> float:
-        return next((le * 1000 for le, n in buckets if total and n >= q * total), math.nan)
-
-    return {"count": total, "p50_le_ms": bound(0.5), "p99_le_ms": bound(0.99)}
+    buckets = await promhist.scrape(f"http://127.0.0.1:{port}/metrics", METRIC)
+    return {
+        "count": buckets[-1][1] if buckets else 0.0,
+        "p50_le_ms": promhist.quantile_ms(buckets, 0.5),
+        "p99_le_ms": promhist.quantile_ms(buckets, 0.99),
+    }
 
 
 def _dist(values: list[float]) -> dict[str, float]:

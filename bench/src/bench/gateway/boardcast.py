@@ -73,6 +73,7 @@ class BoardcastGateway(System):
             "BOARDCAST_MAX_CONNECTIONS_PER_USER": "100000",
         }
         self.server = self._spawn(self.key, python_module("gateway_ws"), env)
+        self.metrics_url = f"http://127.0.0.1:{self.port}/metrics"
         await self.server.wait_port(self.port)
         await self._wait_ready()
         self._redis = Redis.from_url(self.redis_url)

@@ -9,6 +9,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from bench import promhist
 from bench.events import EventFactory, now_us
 from bench.gateway.systems import System
 from bench.loadgen import LoadGen
@@ -158,6 +159,7 @@ THROUGHPUT_KEYS = (
     "p99_ms",
 )
 LATENCY_KEYS = ("p50_ms", "p90_ms", "p99_ms", "offered_per_s", "server_cores")
+SERVER_LATENCY_KEYS = ("server_p50_le_ms", "server_p99_le_ms")
 
 
 class Room:
@@ -224,9 +226,16 @@ class Room:
 
     async def latency(self, name: str, rate: float) -> None:
         assert self.lg is not None
+        url = self.system.metrics_url
+        before = await promhist.scrape(url, self.system.latency_metric) if url else []
         r = await open_loop(
             self.system, self.lg, self.room, self.factory, rate=rate, duration=self.profile.latency_s
         )
+        if url:
+            # The server's own view: occurred_at to the frame written to every local socket.
+            seen = promhist.between(before, await promhist.scrape(url, self.system.latency_metric))
+            r["server_p50_le_ms"] = promhist.quantile_ms(seen, 0.5)
+            r["server_p99_le_ms"] = promhist.quantile_ms(seen, 0.99)
         self.runs[name].append(r)
         self.log(
             f"  {self.system.key}: {name} at {r['offered_per_s']:,.0f} msg/s: p50 {r['p50_ms']:.2f} ms, "
@@ -239,7 +248,10 @@ class Room:
             out["throughput"] = _summary(self.runs["throughput"], *THROUGHPUT_KEYS)
         for name in ("latency_common", "latency_half"):
             if self.runs[name]:
-                out[name] = _summary(self.runs[name], *LATENCY_KEYS)
+                keys = LATENCY_KEYS + (
+                    SERVER_LATENCY_KEYS if "server_p99_le_ms" in self.runs[name][0] else ()
+                )
+                out[name] = _summary(self.runs[name], *keys)
         return out
 
     async def close(self) -> None:

@@ -35,6 +35,10 @@ class System(ABC):
         self.procs: list[Proc] = []
         self.server: Proc | None = None
 
+    metrics_url: str | None = None
+    """Where the server publishes its own fan-out latency histogram, if it has one (ours does)."""
+    latency_metric = "gateway_fanout_latency_seconds"
+
     def new_room(self) -> str:
         return str(uuid.uuid4())
 
