@@ -74,7 +74,12 @@ async def _run(args: argparse.Namespace, results: dict[str, Any]) -> None:
         context["loadavg_end"] = round(os.getloadavg()[0], 2)
         context["machine_busy_cores"] = round(cpu_share(busy0, machine_busy()), 2)
         context["duration_s"] = round(time.monotonic() - started, 1)
-        results[name]["context"] = context
+        if name == "gateway" and args.systems and "context" in results[name]:
+            # A subset re-run: the section keeps its main run's context and lists this one beside it.
+            context["systems"] = args.systems
+            results[name].setdefault("more_contexts", []).append(context)
+        else:
+            results[name]["context"] = context
 
 
 def main() -> None:
@@ -112,7 +117,7 @@ def main() -> None:
         raise_nofile()
         ensure_node_modules()
         argv = _command()
-        results["meta"] = {
+        meta = {
             "command": argv,
             "profile": "quick" if args.quick else "full",
             "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -121,6 +126,13 @@ def main() -> None:
             "amqp_url": AMQP_URL.replace("guest:guest@", ""),
             "note": args.note or "",
         }
+        partial_run = bool(args.benchmarks or args.systems) and "meta" in results
+        if partial_run:
+            # A re-run of one part keeps the header of the full run it completes and is listed beside it.
+            results["meta"].setdefault("also", []).append(f"{meta['command']} ({meta['started']})")
+            results["meta"]["note"] = meta["note"] or results["meta"].get("note", "")
+        else:
+            results["meta"] = meta
         started = time.monotonic()
         # Children run in sessions of their own; an interrupted harness must not leave them behind.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -128,7 +140,8 @@ def main() -> None:
             asyncio.run(_run(args, results))
         finally:
             kill_leftovers()
-        results["meta"]["wall_s"] = round(time.monotonic() - started, 1)
+        if not partial_run:
+            results["meta"]["wall_s"] = round(time.monotonic() - started, 1)
         results_path.parent.mkdir(parents=True, exist_ok=True)
         results_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
     report.write(results, out)

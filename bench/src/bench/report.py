@@ -201,7 +201,12 @@ def _header(doc: Doc, results: dict[str, Any]) -> None:
         "[benchmarks/results.json](benchmarks/results.json).",
         "",
         f"- Command: `{meta.get('command', 'python -m bench')}` (profile `{meta.get('profile', '?')}`), "
-        f"started {meta.get('started', '?')}, took {_n(meta.get('wall_s'), '.0f', ' s')}.",
+        f"started {meta.get('started', '?')}, took {_n(meta.get('wall_s'), '.0f', ' s')}."
+        + (
+            f" Parts re-run after it: {'; '.join(f'`{a}`' for a in meta['also'])}."
+            if meta.get("also")
+            else ""
+        ),
         f"- Machine: {m.get('cores', '?')} cores ({m.get('cpu', '?')}), {m.get('memory_gib', '?')} GiB, "
         f"{m.get('os', '?')}; Python {m.get('python', '?')}, Node {m.get('node', '?')}, "
         f"{m.get('redis', '?')}.",
@@ -221,6 +226,13 @@ def _context(doc: Doc, section: dict[str, Any]) -> None:
             f"_Run {c['started']} by `{c['command']}`, {c['duration_s']:.0f} s; load average "
             f"{c['loadavg_start']} at its start, {c['loadavg_end']} at its end; the whole machine was busy "
             f"{c['machine_busy_cores']:.2f} of 2 cores on average over it._",
+            "",
+        )
+    for more in section.get("more_contexts", []):
+        doc.add(
+            f"_Re-run of {more['systems']} alone: {more['started']} by `{more['command']}`, load average "
+            f"{more['loadavg_start']} to {more['loadavg_end']}, machine busy "
+            f"{more['machine_busy_cores']:.2f} cores; not interleaved with the others._",
             "",
         )
 
