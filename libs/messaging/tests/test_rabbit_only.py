@@ -312,3 +312,38 @@ class _Sink:
 
     async def __call__(self, d: Delivery) -> None:
         self.seen.append(d)
+
+
+async def test_start_waits_for_a_broker_that_comes_up_late(exchange: str) -> None:
+    """A service started before RabbitMQ accepts connections waits for it instead of dying."""
+    from boardcast_messaging.rabbit import RabbitBroker
+
+    proxy = await TcpProxy("127.0.0.1", 5672).start()
+    await proxy.cut()  # the port refuses connections, like a broker that is not up yet
+    broker = RabbitBroker(f"amqp://guest:guest@{proxy.url_host_port}/", exchange=exchange, service="late")
+    starting = asyncio.create_task(broker.start())
+    try:
+        await asyncio.sleep(1.5)  # refused several times meanwhile
+        assert not starting.done(), "start() gave up while the broker was still coming up"
+        await proxy.restore()
+        await asyncio.wait_for(starting, 20)
+        assert await broker.ready()
+    finally:
+        starting.cancel()
+        await broker.stop()
+        await proxy.stop()
+
+
+async def test_start_gives_up_after_its_deadline() -> None:
+    from boardcast_messaging.rabbit import RabbitBroker
+
+    proxy = await TcpProxy("127.0.0.1", 5672).start()
+    await proxy.cut()
+    broker = RabbitBroker(
+        f"amqp://guest:guest@{proxy.url_host_port}/", exchange="never", service="late", start_timeout=1.0
+    )
+    began = time.monotonic()
+    with pytest.raises((OSError, TimeoutError, aio_pika.exceptions.AMQPError)):
+        await broker.start()
+    assert time.monotonic() - began < 15
+    await proxy.stop()

@@ -40,8 +40,10 @@ class RabbitBroker(EventPublishing):
         confirm_timeout: float = 10.0,
         grace: float = 30.0,
         watchdog_interval: float = 1.0,
+        start_timeout: float = 60.0,
     ) -> None:
         self.url = url
+        self.start_timeout = start_timeout
         self.exchange_name = exchange
         self.service = service
         self.confirm_timeout = confirm_timeout
@@ -58,20 +60,37 @@ class RabbitBroker(EventPublishing):
     # ---- lifecycle ----
 
     async def start(self) -> None:
-        # A short heartbeat so that a silently dead peer (no RST) is noticed in seconds, not minutes.
-        extra: dict[str, Any] = {} if "heartbeat=" in self.url else {"heartbeat": 10}
-        self._connection = await aio_pika.connect_robust(
-            self.url,
-            client_properties={"connection_name": f"boardcast-{self.service}"},
-            reconnect_interval=1.0,
-            timeout=10,
-            **extra,
-        )
+        self._connection = await self._connect_with_retries()
         self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         self._exchange = await self._channel.declare_exchange(
             self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
         )
         self._watchdog = asyncio.create_task(self._watch(), name=f"broker-watchdog:{self.service}")
+
+    async def _connect_with_retries(self) -> AbstractRobustConnection:
+        """Connect, retrying with backoff for up to ``start_timeout`` s: a broker that is still starting (or
+        briefly overloaded) delays a service's start instead of failing it; past the deadline the last error
+        is raised so the process exits with it."""
+        # A short heartbeat so that a silently dead peer (no RST) is noticed in seconds, not minutes.
+        extra: dict[str, Any] = {} if "heartbeat=" in self.url else {"heartbeat": 10}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.start_timeout
+        delay = 0.5
+        while True:
+            try:
+                return await aio_pika.connect_robust(
+                    self.url,
+                    client_properties={"connection_name": f"boardcast-{self.service}"},
+                    reconnect_interval=1.0,
+                    timeout=10,
+                    **extra,
+                )
+            except (OSError, TimeoutError, aio_pika.exceptions.AMQPError) as exc:
+                if loop.time() + delay > deadline:
+                    raise
+                log.warning("broker_connect_retry", service=self.service, error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def stop(self) -> None:
         if self._watchdog is not None:
