@@ -12,9 +12,15 @@ from boardcast_testkit.proxy import TcpProxy
 __all__ = ["TcpProxy", "eventually", "unique"]
 
 
+GENERATED: set[str] = set()
+"""Every name unique() made in this process: the plugin deletes broker objects that start with one."""
+
+
 def unique(prefix: str = "t") -> str:
     """A name no other test (or earlier run) uses: queues, projects, emails, channels."""
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    GENERATED.add(name)
+    return name
 
 
 T = TypeVar("T")

@@ -7,8 +7,12 @@ once per run. A test whose service is down is skipped, with one summary line at 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import shutil
 import socket
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -55,6 +59,54 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.fail(f"{name} is unreachable at {where} and BOARDCAST_REQUIRE_SERVICES=1", pytrace=False)
         _skipped[name] = _skipped.get(name, 0) + 1
         pytest.skip(f"{name} unreachable at {where}")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Delete the RabbitMQ queues and exchanges this run's tests made (names from unique()).
+
+    Quorum queues left behind pile up across runs on a shared broker (each is a Raft group) until it stops
+    answering; tests clean up after themselves, and this is the net under them. Only names this process
+    generated are touched, so concurrent runs are left alone.
+    """
+    from boardcast_testkit import GENERATED
+
+    if GENERATED and _reachable.get("rabbitmq"):
+        import contextlib
+
+        with contextlib.suppress(Exception):
+            listed = _list_broker_objects(sorted(GENERATED))
+            if listed["queues"] or listed["exchanges"]:
+                asyncio.run(asyncio.wait_for(_delete_broker_objects(listed), 60))
+
+
+def _list_broker_objects(names: list[str]) -> dict[str, list[str]]:
+    ctl = shutil.which("rabbitmqctl")
+    listed: dict[str, list[str]] = {"queues": [], "exchanges": []}
+    if ctl is None:
+        return listed
+    for what in listed:
+        out = subprocess.run(  # noqa: S603 - our own fixed arguments
+            [ctl, "-q", f"list_{what}", "name"], capture_output=True, text=True, timeout=30, check=False
+        ).stdout
+        listed[what] = [
+            line.strip() for line in out.splitlines() if any(line.strip().startswith(n) for n in names)
+        ]
+    return listed
+
+
+async def _delete_broker_objects(listed: dict[str, list[str]]) -> None:
+    import aio_pika
+
+    conn = await aio_pika.connect(AMQP_URL, timeout=10)
+    async with conn:
+        for queue in listed["queues"]:
+            channel = await conn.channel()
+            with contextlib.suppress(Exception):
+                await channel.queue_delete(queue)
+        for exchange in listed["exchanges"]:
+            channel = await conn.channel()
+            with contextlib.suppress(Exception):
+                await channel.exchange_delete(exchange)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
