@@ -9,7 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEV_JWT_SECRET = "boardcast-dev-only-secret-not-for-production-use"
+# The same dev-only secret as tasks-api and the notifier, so services started separately in dev agree.
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-please"
 _PLACEHOLDERS = {"", "changeme", "change-me", "secret", DEV_JWT_SECRET}
 
 
