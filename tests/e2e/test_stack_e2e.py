@@ -119,6 +119,11 @@ async def test_notifications_backlog_then_live(stack: Stack, http_for) -> None:
     await eventually(
         lambda: _has_value(sock, "unread_count", 2), timeout=10, what="unread_count pushed after the new one"
     )
+    # The page talks to tasks-api's port only: there the notifications API is passed through to the notifier.
+    via_api = await api.get("/api/notifications", headers=bob.headers)
+    direct = await notes.get("/api/notifications", headers=bob.headers)
+    assert via_api.status_code == 200 and via_api.json() == direct.json()
+    assert (await api.get("/api/notifications/unread-count")).status_code == 401
     # Alice did it herself: she is never notified of her own action.
     r = await notes.get("/api/notifications", headers=alice.headers)
     assert r.status_code == 200, r.text

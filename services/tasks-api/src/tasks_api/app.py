@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from tasks_api.api import accounts, errors, ops, projects, reports, tasks
+from tasks_api.api import accounts, errors, notifier_proxy, ops, projects, reports, tasks
 from tasks_api.api.deps import Services
 from tasks_api.cache import RowCache
 from tasks_api.db.engine import build_engine, build_sessionmaker
@@ -130,6 +130,8 @@ def create_app(settings: Settings, *, broker: Broker | None = None, redis: Redis
     for module in (accounts, projects, tasks, reports):
         app.include_router(module.router, responses=errors.ERRORS)
     app.include_router(ops.router)
+    if settings.notifier_url:
+        app.include_router(notifier_proxy.build_router(settings.notifier_url))
     if settings.allowed_origins:  # only for a page served from another origin; ours is same-origin
         app.add_middleware(
             CORSMiddleware,

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     token_ttl_seconds: int = Field(default=3600, ge=30)
     public_ws_url: str | None = None
+    notifier_url: str | None = None  # pass /api/notifications* through to it (make stack has no front door)
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     web_dir: Path | None = None
 
