@@ -51,7 +51,7 @@ async def test_board_edits_reach_both_replicas_in_order_once(stack: Stack, http_
     b = await Socket.open(ws_url(stack, "gateway-2", path, bob.token))
     for sock in (a, b):
         await eventually(lambda s=sock: _has(s, "hello"), what="hello on both replicas")
-    start = a.of_type("hello")[0]["seq"]
+    start = max(s.of_type("hello")[0]["seq"] for s in (a, b))
     assert b.of_type("hello")[0]["instance"] != a.of_type("hello")[0]["instance"]
 
     async def create(i: int) -> dict[str, object]:
@@ -69,13 +69,18 @@ async def test_board_edits_reach_both_replicas_in_order_once(stack: Stack, http_
     assert all(r.status_code == 200 for r in await asyncio.gather(*moves))
     r = await api.get(f"/api/projects/{project['id']}", headers=alice.headers)
     latest = r.json()["seq"]
-    assert latest == start + 30
+    assert latest == 31, "member_added + 20 creates + 10 moves"
 
     for sock in (a, b):
         await eventually(lambda s=sock: _seq_reached(s, latest), timeout=15, what="all events delivered")
-        assert_contiguous(sock.events(), start, latest)
+        assert sock.frames[0]["type"] == "hello", "hello comes first"
+        assert_contiguous(sock.events(), sock.frames[0]["seq"], latest)
     # Same envelopes on both replicas: one ingest, fanned out through Redis.
-    assert [e["event_id"] for e in a.events()] == [e["event_id"] for e in b.events()]
+    # (Each socket starts after its own hello, which may differ by the member_added still being ingested.)
+    common = max(a.frames[0]["seq"], b.frames[0]["seq"])
+    assert [e["event_id"] for e in a.events() if e["seq"] > common] == [
+        e["event_id"] for e in b.events() if e["seq"] > common
+    ]
     await a.close()
     await b.close()
 
@@ -153,7 +158,11 @@ async def test_workload_is_fresh_one_second_after_a_change(stack: Stack, http_fo
         return float(rows[0]["estimate_hours"]), r.headers["X-Cache"]
 
     await eventually(lambda: _hours_is(hours, 3.0), timeout=10, what="first figure")
-    assert (await hours())[1] == "hit"
+
+    async def cached() -> bool:  # the assignment's own invalidation may land after the first fill
+        return (await hours()) == (3.0, "hit")
+
+    await eventually(cached, timeout=10, what="a cache hit once the figure settles")
     for new in (5, 8, 13):
         r = await api.patch(f"/api/tasks/{task['id']}", json={"estimate_hours": new}, headers=alice.headers)
         assert r.status_code == 200, r.text

@@ -130,6 +130,8 @@ def _plain_tracebacks() -> None:
 
     structlog.configure(
         processors=[
+            # The configuration is process-wide: keep what other packages' tests rely on (bound context).
+            structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="%H:%M:%S"),
             structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
