@@ -51,7 +51,6 @@ async def test_board_edits_reach_both_replicas_in_order_once(stack: Stack, http_
     b = await Socket.open(ws_url(stack, "gateway-2", path, bob.token))
     for sock in (a, b):
         await eventually(lambda s=sock: _has(s, "hello"), what="hello on both replicas")
-    start = max(s.of_type("hello")[0]["seq"] for s in (a, b))
     assert b.of_type("hello")[0]["instance"] != a.of_type("hello")[0]["instance"]
 
     async def create(i: int) -> dict[str, object]:
