@@ -8,19 +8,13 @@ from datetime import UTC, datetime
 import structlog
 from boardcast_contracts.keys import affected_cache_keys
 from boardcast_contracts.routing import project_pattern
+from boardcast_contracts.topology import CACHE_PROJECT_TYPES
 from boardcast_messaging import ConsumerSpec, Delivery, Handler
 from prometheus_client import Counter, Histogram
 from redis.asyncio import Redis
 
-# The event types `affected_cache_keys` can return keys for; binding only these keeps the rest off the queue.
-BOUND_TYPES = (
-    "task_created",
-    "task_updated",
-    "task_status_changed",
-    "task_assigned",
-    "task_deleted",
-    "task_restored",
-)
+# The bound types live in boardcast_contracts.topology, which docs/asyncapi.yaml is generated from.
+BOUND_TYPES = sorted(CACHE_PROJECT_TYPES)
 
 STALENESS = Histogram(
     "boardcast_cache_invalidation_staleness_seconds",

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import structlog
 from boardcast_contracts.routing import account_routing_key, project_pattern
+from boardcast_contracts.topology import NOTIFIER_PROJECT_TYPES
 from boardcast_messaging import ConsumerSpec, Delivery, Handler
 from prometheus_client import Counter
 
@@ -15,18 +16,8 @@ from notifier.push import Pusher
 from notifier.rules import event_type
 from notifier.store import NotificationStore, PushPending
 
-# Task events feed the title/assignee projection as well as the rules, so the queue takes all of them.
-BOUND_TYPES = (
-    "task_created",
-    "task_updated",
-    "task_status_changed",
-    "task_assigned",
-    "task_deleted",
-    "task_restored",
-    "member_added",
-    "comment_created",
-    "comment_updated",
-)
+# The bound types live in boardcast_contracts.topology, which docs/asyncapi.yaml is generated from.
+BOUND_TYPES = sorted(NOTIFIER_PROJECT_TYPES)
 
 NOTIFICATIONS = Counter("boardcast_notifier_notifications_total", "Notifications stored, by kind", ["kind"])
 PUSHED = Counter("boardcast_notifier_frames_pushed_total", "Notification events whose frames went to Redis")
