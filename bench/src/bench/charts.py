@@ -117,24 +117,28 @@ def fanout_memory(systems: dict[str, Any], out: Path) -> Path:
 
 
 def tasks_writes(tasks: dict[str, Any], out: Path) -> Path:
-    labels = ["relay on (outbox published)", "relay off (publishing off)"]
+    workers = tasks.get("workers", 1)
+    labels = [f"relay on, {workers} workers", f"relay off, {workers} workers"]
     cfgs = [tasks["relay_on"], tasks["relay_off"]]
+    colors = [OURS, PEER]
+    if "relay_on_1w" in tasks:
+        labels.append("relay on, 1 worker")
+        cfgs.append(tasks["relay_on_1w"])
+        colors.append(OURS)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     _bars_with_runs(
         left,
         labels,
         [c["median_writes_per_s"] for c in cfgs],
         [[r["writes_per_s"] for r in c["runs"]] for c in cfgs],
-        [OURS, PEER],
+        colors,
     )
     left.axhline(400, color="red", linestyle="--", linewidth=0.8)
     left.set_ylabel("committed writes/s")
     left.set_title("tasks-api PATCH status throughput")
-    xs = [0, 1]
-    right.bar(
-        [x - 0.2 for x in xs], [c["median_p50_ms"] for c in cfgs], width=0.4, color=[OURS, PEER], alpha=0.5
-    )
-    right.bar([x + 0.2 for x in xs], [c["median_p99_ms"] for c in cfgs], width=0.4, color=[OURS, PEER])
+    xs = list(range(len(cfgs)))
+    right.bar([x - 0.2 for x in xs], [c["median_p50_ms"] for c in cfgs], width=0.4, color=colors, alpha=0.5)
+    right.bar([x + 0.2 for x in xs], [c["median_p99_ms"] for c in cfgs], width=0.4, color=colors)
     right.set_xticks(xs, labels, rotation=20, ha="right", fontsize=8)
     right.set_ylabel("request latency (ms)")
     right.set_title("p50 (light) / p99 (dark)")

@@ -21,6 +21,7 @@ class Profile:
     # tasks-api
     tasks_s: float
     tasks_concurrency: int
+    tasks_workers: int  # BOARDCAST_WORKERS of the relay on/off pair: one process per core of this machine
     # cache-invalidator
     cache_samples: int
 
@@ -38,6 +39,7 @@ FULL = Profile(
     naive_idle_sockets=2_000,
     tasks_s=8.0,
     tasks_concurrency=16,
+    tasks_workers=2,
     cache_samples=200,
 )
 
@@ -54,5 +56,6 @@ QUICK = Profile(
     naive_idle_sockets=1_000,
     tasks_s=3.0,
     tasks_concurrency=16,
+    tasks_workers=2,
     cache_samples=40,
 )

@@ -171,13 +171,15 @@ AMQP_PATH = _p(
 )
 
 TASKS_METHOD = _p(
-    """**Method.** Two tasks-api processes (`python -m tasks_api`, production settings) on two fresh
-    PostgreSQL databases, identical except `BOARDCAST_RELAY_ENABLED`, take turns under the same load:
-    {concurrency} concurrent clients (`bench/src/bench/httpload.py`, aiohttp, its own process) flip task
+    """**Method.** Three tasks-api servers (`python -m tasks_api`, production settings), each on a fresh
+    PostgreSQL database: two with `BOARDCAST_WORKERS={workers}` (one worker process per core of this machine,
+    the deployment this benchmark stands for) identical except `BOARDCAST_RELAY_ENABLED`, and one with the
+    relay and a single worker (what one process, one core at most, sustains). They take turns under the same
+    load: {concurrency} concurrent clients (`bench/src/bench/httpload.py`, aiohttp, its own process) flip task
     statuses with `PATCH /api/tasks/{{id}}/status` for {seconds:.0f} s per run, each client on its own tasks
-    spread over 8 projects. Every 2xx is a committed write plus its outbox event. After each relay-on run the
-    harness waits until no outbox row is pending and counts the messages in a queue bound to the run's
-    exchange: every write must be there."""
+    spread over 8 projects. Every 2xx is a committed write plus its outbox event. After each publishing run
+    the harness waits until no outbox row is pending and counts the messages in a queue bound to the run's
+    exchange: every write must be there. The outbox cost compares the first two rows."""
 )
 
 CACHE_METHOD = _p(
@@ -384,10 +386,17 @@ def _tasks(doc: Doc, out: Path, tasks: dict[str, Any]) -> dict[str, Any]:
     if "error" in tasks:
         doc.add(f"Failed in this run: `{_short(tasks['error'], 400)}`", "")
         return {}
-    doc.add(TASKS_METHOD.format(concurrency=tasks["concurrency"], seconds=tasks["duration_s"]), "")
+    workers = tasks.get("workers", 1)
+    doc.add(
+        TASKS_METHOD.format(concurrency=tasks["concurrency"], seconds=tasks["duration_s"], workers=workers),
+        "",
+    )
     on, off = tasks["relay_on"], tasks["relay_off"]
     rows = []
-    for label, c in (("relay on (publishing)", on), ("relay off", off)):
+    configs = [(f"relay on (publishing), {workers} workers", on), (f"relay off, {workers} workers", off)]
+    if "relay_on_1w" in tasks:
+        configs.append(("relay on, 1 worker", tasks["relay_on_1w"]))
+    for label, c in configs:
         rows.append(
             [
                 label,
@@ -402,13 +411,15 @@ def _tasks(doc: Doc, out: Path, tasks: dict[str, Any]) -> dict[str, Any]:
     header = ["configuration", "writes/s", "p50 ms", "p99 ms", "tasks-api cores", "generator cores"]
     doc.table([*header, "machine busy cores (of 2)"], rows)
     delivered = ", ".join(
-        f"{r['events_delivered']}/{r['outbox_rows_written']}/{r['writes']}" for r in on["runs"]
+        f"{r['events_delivered']}/{r['outbox_rows_written']}/{r['writes']}"
+        for c in (on, tasks.get("relay_on_1w", {"runs": []}))
+        for r in c["runs"]
     )
     doc.add(
         f"The relay had published every pending event {_n(on.get('median_drain_s'), '.2f')} s (median) after "
         "the load stopped. "
         f"Outbox cost: {_n(tasks['outbox_cost'] * 100, '.1f', '%')} of throughput. Events delivered to the "
-        f"queue / events committed to the outbox / 2xx writes, per relay-on run: {delivered}: "
+        f"queue / events committed to the outbox / 2xx writes, per publishing run: {delivered}: "
         + ("every one delivered." if tasks["all_delivered"] else "**they disagree: events are missing**."),
         "",
     )

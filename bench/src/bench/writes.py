@@ -1,9 +1,10 @@
 """Benchmark 2 (issue 3): tasks-api writes/s on PostgreSQL with the outbox relay publishing vs switched off.
 
-Two tasks-api processes on two fresh databases, identical but for BOARDCAST_RELAY_ENABLED, take turns under
-the same load (``bench.httpload``: concurrent PATCH /api/tasks/{id}/status). After each relay-on run the
-harness waits for the outbox to drain and counts the events that reached a queue bound to the run's exchange:
-every committed write must be there exactly once.
+Two tasks-api servers (one worker process per core) on fresh databases, identical but for
+BOARDCAST_RELAY_ENABLED, and a third with the relay and a single worker, take turns under the same load
+(``bench.httpload``: concurrent PATCH /api/tasks/{id}/status). After each publishing run the harness waits for
+the outbox to drain and counts the events that reached a queue bound to the run's exchange: every committed
+write must be there exactly once.
 """
 
 from __future__ import annotations
@@ -79,25 +80,34 @@ async def _drain(api: TasksApi, timeout: float = 60.0) -> float:
 
 async def run(profile: Profile, redis_url: str, log: Log) -> dict[str, Any]:
     names = Names(redis_url)
-    on = TasksApi(names, "relay_on", relay_enabled="true")
-    off = TasksApi(names, "relay_off", relay_enabled="false")
+    workers = str(profile.tasks_workers)
+    # The headline pair: production settings with one worker process per core (BOARDCAST_WORKERS), relay
+    # on vs off. The third, one process with the relay, is what a single worker (one core) sustains.
+    on = TasksApi(names, "relay_on", relay_enabled="true", workers=workers)
+    off = TasksApi(names, "relay_off", relay_enabled="false", workers=workers)
+    single = TasksApi(names, "relay_on_1w", relay_enabled="true", workers="1")
+    apis = (on, off, single)
     counter = EventCounter(names.exchange)
     clients: list[Client] = []
     try:
-        await asyncio.gather(on.start(), off.start())
+        await asyncio.gather(*(api.start() for api in apis))
         await counter.start()
-        clients = [await _prepare(on), await _prepare(off)]
-        await _drain(on)
+        clients = [await _prepare(api) for api in apis]
+        for api in apis:
+            if api is not off:
+                await _drain(api)
         log(
-            f"tasks-api: {PROJECTS * TASKS_PER_PROJECT} tasks in {PROJECTS} projects on each of two fresh DBs"
+            f"tasks-api: {PROJECTS * TASKS_PER_PROJECT} tasks in {PROJECTS} projects on each of "
+            f"{len(apis)} fresh DBs"
         )
-        runs: dict[str, list[dict[str, Any]]] = {"relay_on": [], "relay_off": []}
+        runs: dict[str, list[dict[str, Any]]] = {api.label: [] for api in apis}
         for i in range(profile.reps):
-            for api, client in ((on, clients[0]), (off, clients[1])):
-                before = await counter.count() if api is on else 0
+            for api, client in zip(apis, clients, strict=True):
+                publishing = api is not off
+                before = await counter.count() if publishing else 0
                 result = await _load(api, client, profile)
-                if api is on:
-                    result["drain_s"] = await _drain(on)
+                if publishing:
+                    result["drain_s"] = await _drain(api)
                     await asyncio.sleep(0.2)  # the confirm precedes the queue count by a hair
                     result["events_delivered"] = (await counter.count()) - before
                     # Every 2xx changed a status, so committed events (outbox rows), writes and the queue's
@@ -118,7 +128,7 @@ async def run(profile: Profile, redis_url: str, log: Log) -> dict[str, Any]:
                     + (
                         f", events delivered {result['events_delivered']}/{result['writes']} "
                         f"(outbox rows {result['outbox_rows_written']})"
-                        if api is on
+                        if publishing
                         else ""
                     )
                 )
@@ -131,7 +141,11 @@ async def run(profile: Profile, redis_url: str, log: Log) -> dict[str, Any]:
             "machine_cores",
             "drain_s",
         )
-        summary: dict[str, Any] = {"concurrency": profile.tasks_concurrency, "duration_s": profile.tasks_s}
+        summary: dict[str, Any] = {
+            "concurrency": profile.tasks_concurrency,
+            "duration_s": profile.tasks_s,
+            "workers": profile.tasks_workers,
+        }
         for label, rs in runs.items():
             summary[label] = {"runs": rs, **{f"median_{k}": median([r[k] for r in rs]) for k in keys}}
         on_rate, off_rate = (
@@ -139,7 +153,9 @@ async def run(profile: Profile, redis_url: str, log: Log) -> dict[str, Any]:
             summary["relay_off"]["median_writes_per_s"],
         )
         summary["outbox_cost"] = 1 - on_rate / off_rate if off_rate else float("nan")
-        summary["all_delivered"] = all(r["all_delivered"] for r in runs["relay_on"])
+        summary["all_delivered"] = all(
+            r["all_delivered"] for label in ("relay_on", "relay_on_1w") for r in runs[label]
+        )
         return summary
     except Exception as exc:
         log(f"  FAILED: {exc!r}")
@@ -147,7 +163,11 @@ async def run(profile: Profile, redis_url: str, log: Log) -> dict[str, Any]:
     finally:
         for client in clients:
             await client.aclose()
-        for closer in (counter.stop(), on.stop(), off.stop(), delete_broker_objects([], [names.exchange])):
+        for closer in (
+            counter.stop(),
+            *(api.stop() for api in apis),
+            delete_broker_objects([], [names.exchange]),
+        ):
             try:
                 await closer
             except Exception as exc:

@@ -177,3 +177,32 @@ async def test_comment_permissions(h):
     assert len((await c.get(f"/api/tasks/{t['id']}/comments", headers=viewer["headers"])).json()) == 1
     assert (await c.delete(f"/api/comments/{cid}", headers=viewer["headers"])).status_code == 403
     assert (await c.delete(f"/api/comments/{cid}", headers=owner["headers"])).status_code == 204
+
+
+async def test_a_status_change_appends_to_the_new_column_and_is_stored(any_h):
+    """The hot path (one query for task, role and the column's last position; one prebuilt UPDATE)."""
+    h = any_h
+    c, api = h.client, h.api
+    owner = await api.user()
+    p = await api.project(owner)
+    hd = owner["headers"]
+    first = await api.task(owner, p, status="in_progress", position=7.0)
+    moving = await api.task(owner, p)
+    r = await c.patch(f"/api/tasks/{moving['id']}/status", json={"status": "in_progress"}, headers=hd)
+    assert r.status_code == 200, r.text
+    moved = r.json()
+    assert moved["position"] > first["position"] and moved["version"] == moving["version"] + 1
+    r = await c.patch(f"/api/tasks/{moving['id']}/status", json={"status": "done"}, headers=hd)
+    done = r.json()
+    assert done["completed_at"] and r.headers["etag"] == f'"{done["version"]}"'
+    # What the response said is what the database holds (the change was written, not only returned).
+    stored = (await c.get(f"/api/tasks/{moving['id']}", headers=hd)).json()
+    for field in ("status", "position", "version", "completed_at", "updated_at", "blocked_since"):
+        assert stored[field] == done[field], field
+    # The old version is now a conflict, with the stored task in the body.
+    r = await c.patch(
+        f"/api/tasks/{moving['id']}/status",
+        json={"status": "todo"},
+        headers={**hd, "If-Match": f'"{moved["version"]}"'},
+    )
+    assert r.status_code == 409 and r.json()["task"]["version"] == done["version"]

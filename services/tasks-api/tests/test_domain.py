@@ -109,3 +109,36 @@ def test_allowed_origins_accept_commas_or_json(monkeypatch):
     assert Settings(env="dev").allowed_origins == ["http://a:1", "http://b:2"]
     monkeypatch.setenv("BOARDCAST_ALLOWED_ORIGINS", '["http://c"]')
     assert Settings(env="dev").allowed_origins == ["http://c"]
+
+
+def test_a_remembered_token_still_expires_and_the_memo_is_bounded(monkeypatch):
+    import time as clock
+
+    import jwt as pyjwt
+    from tasks_api.domain.errors import Unauthorized
+    from tasks_api.security import Tokens
+
+    secret = "s" * 40
+    tokens = Tokens(Settings(env="dev", jwt_secret=secret))
+    decodes = []
+    real_decode = pyjwt.decode
+    monkeypatch.setattr(pyjwt, "decode", lambda *a, **k: decodes.append(1) or real_decode(*a, **k))
+
+    def token(sub: str, ttl: float) -> str:
+        now = clock.time()
+        return pyjwt.encode({"sub": sub, "iat": int(now), "exp": now + ttl}, secret)
+
+    short = token("7b0c5a4e-0000-4000-8000-000000000001", 1.0)
+    assert tokens.verify(short) == tokens.verify(short)
+    assert len(decodes) == 1  # the second answer came from the memo
+    clock.sleep(1.1)
+    with pytest.raises(Unauthorized, match="expired"):
+        tokens.verify(short)
+    monkeypatch.setattr(Tokens, "MEMO_SIZE", 3)
+    for i in range(10):
+        tokens.verify(token(f"7b0c5a4e-0000-4000-8000-00000000001{i}", 60))
+        assert len(tokens._verified) <= 3
+    good = token("7b0c5a4e-0000-4000-8000-000000000002", 60)
+    tokens.verify(good)
+    with pytest.raises(Unauthorized, match="invalid"):
+        tokens.verify(good[:-2] + ("xx" if not good.endswith("xx") else "yy"))

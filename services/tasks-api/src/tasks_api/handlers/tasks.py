@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 from boardcast_contracts import (
     Role,
@@ -13,8 +14,9 @@ from boardcast_contracts import (
     TaskStatusChangedData,
     TaskUpdatedData,
 )
-from sqlalchemy import Select, and_, case, false, func, select
+from sqlalchemy import Select, String, Table, and_, bindparam, case, false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from tasks_api.db.models import Member, Task
 from tasks_api.domain.errors import Conflict, Forbidden, Invalid, NotFound
@@ -44,22 +46,53 @@ async def list_tasks(
     return [task_payload(task, count) for task, count in rows]
 
 
+# The hot queries are built once with bind parameters: SQLAlchemy then reuses their compiled form and cache
+# key instead of rebuilding the expression tree on every request.
+_LOAD = (
+    select(Task, subtask_count_expr(), Member.role)
+    .join(Member, and_(Member.project_id == Task.project_id, Member.user_id == bindparam("user_id")))
+    .where(Task.id == bindparam("task_id"))
+    .execution_options(populate_existing=True)
+)
+_LOAD_FOR_UPDATE = _LOAD.with_for_update(of=Task)
+_column = aliased(Task)
+# A status change without a position appends the card to its new column: the column's last position comes
+# with the task in the same query (one round trip fewer on the hottest write).
+_LOAD_FOR_STATUS = (
+    _LOAD.add_columns(
+        select(func.max(_column.position))
+        .where(_column.project_id == Task.project_id, _column.status == bindparam("new_status", type_=String))
+        .correlate(Task)
+        .scalar_subquery()
+        .label("last_position")
+    )
+).with_for_update(of=Task)
+
+_tasks = cast(Table, Task.__table__)
+_WRITE_STATUS = (
+    update(_tasks)
+    .where(_tasks.c.id == bindparam("task_id"))
+    .values(
+        status=bindparam("v_status"),
+        position=bindparam("v_position"),
+        blocker_reason=bindparam("v_blocker_reason"),
+        blocked_since=bindparam("v_blocked_since"),
+        completed_at=bindparam("v_completed_at"),
+        version=bindparam("v_version"),
+        updated_at=bindparam("v_updated_at"),
+    )
+)
+
+
 async def load_task(
     session: AsyncSession, user_id: uuid.UUID, task_id: uuid.UUID, *, lock: bool, deleted_ok: bool = False
 ) -> tuple[Task, int, str]:
     """The task, its live subtask count and the caller's role in one query (locking the task to write)."""
-    stmt = (
-        select(Task, subtask_count_expr(), Member.role)
-        .join(Member, and_(Member.project_id == Task.project_id, Member.user_id == user_id))
-        .where(Task.id == task_id)
-        .execution_options(populate_existing=True)
-    )
-    if lock:
-        stmt = stmt.with_for_update(of=Task)
-    row = (await session.execute(stmt)).first()
+    stmt = _LOAD_FOR_UPDATE if lock else _LOAD
+    row = (await session.execute(stmt, {"user_id": user_id, "task_id": task_id})).first()
     if row is None or (row[0].is_deleted and not deleted_ok):
         raise NotFound("task not found")
-    return row
+    return row[0], row[1], row[2]
 
 
 async def get_task(
@@ -194,12 +227,18 @@ async def change_status(
     expected_version: int | None,
 ) -> TaskPayload:
     session = tx.session
-    task, count, role = await load_task(session, user_id, task_id, lock=True)
+    row = (
+        await session.execute(
+            _LOAD_FOR_STATUS, {"user_id": user_id, "task_id": task_id, "new_status": status.value}
+        )
+    ).first()
+    if row is None or row[0].is_deleted:
+        raise NotFound("task not found")
+    task, count, role, last = row
     require_role(role, Role.editor)
     _check_version(task, count, expected_version)
     previous_status, previous_position = TaskStatus(task.status), task.position
     if position is None and status != previous_status:
-        last = await session.scalar(_last_position(task.project_id, status.value))
         position = next_position(last)
     apply_status(task, status.value, tx.now)
     if position is not None:
@@ -211,6 +250,23 @@ async def change_status(
     task.version += 1
     task.updated_at = tx.now
     payload = task_payload(task, count)
+    # The hottest write (a card dragged on the board): one prebuilt UPDATE instead of the unit of work's
+    # flush, which cost more CPU than the statement itself. The task leaves the session so the flush at
+    # commit does not write it again.
+    session.expunge(task)
+    await session.execute(
+        _WRITE_STATUS,
+        {
+            "task_id": task.id,
+            "v_status": task.status,
+            "v_position": task.position,
+            "v_blocker_reason": task.blocker_reason,
+            "v_blocked_since": task.blocked_since,
+            "v_completed_at": task.completed_at,
+            "v_version": task.version,
+            "v_updated_at": task.updated_at,
+        },
+    )
     tx.emit(
         "task_status_changed",
         task.project_id,

@@ -11,14 +11,25 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from boardcast_contracts import EVENT_MODELS, AccountEvent, ProjectEvent, encode_event, routing_key_for
 from pydantic import BaseModel
-from sqlalchemy import insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tasks_api.db.models import AuditEntry, OutboxRow, Project, utcnow
+
+# Core statements on the tables, built once: every write runs both, and the ORM's bulk paths cost more per
+# call than the statements themselves.
+_projects = cast(Table, Project.__table__)
+_BUMP_SEQ = (
+    update(_projects)
+    .where(_projects.c.id == bindparam("project_id"))
+    .values(last_seq=_projects.c.last_seq + bindparam("n"))
+    .returning(_projects.c.last_seq)
+)
+_INSERT_OUTBOX = insert(cast(Table, OutboxRow.__table__))
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +86,7 @@ class Tx:
         events: list[ProjectEvent | AccountEvent] = []
         if self._events:
             rows, events = await self._outbox_rows()
-            await self.session.execute(insert(OutboxRow), rows)
+            await self.session.execute(_INSERT_OUTBOX, rows[0] if len(rows) == 1 else rows)
         await self.session.commit()
         self._events = []
         if events and self._on_commit is not None:
@@ -88,14 +99,8 @@ class Tx:
                 counts[pending.project_id] = counts.get(pending.project_id, 0) + 1
         next_seq: dict[uuid.UUID, int] = {}
         for project_id, n in sorted(counts.items()):  # a fixed lock order across projects: no deadlocks
-            result = await self.session.execute(
-                update(Project)
-                .where(Project.id == project_id)
-                .values(last_seq=Project.last_seq + n)
-                .returning(Project.last_seq)
-                .execution_options(synchronize_session=False)
-            )
-            next_seq[project_id] = result.scalar_one() - n + 1
+            result = await self.session.execute(_BUMP_SEQ, {"project_id": project_id, "n": n})
+            next_seq[project_id] = int(result.scalar_one()) - n + 1
         rows: list[dict[str, Any]] = []
         events: list[ProjectEvent | AccountEvent] = []
         for pending in self._events:
