@@ -97,6 +97,32 @@ def fanout_latency(systems: dict[str, Any], out: Path) -> Path:
     return path
 
 
+def fanout_sweep(systems: dict[str, Any], keys: list[str], out: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    for key, color in zip(keys, _colors(keys), strict=True):
+        room = systems[key]["room"]
+        points = sorted((float(rate), p) for rate, p in room["sweep"].items())
+        xs = [rate * room["sockets"] / 1000 for rate, _ in points]
+        ax.plot(
+            xs, [p["median_p99_ms"] for _, p in points], marker="o", color=color, label=systems[key]["label"]
+        )
+        ax.plot(
+            xs, [p["median_p50_ms"] for _, p in points], marker=".", color=color, alpha=0.45, linestyle=":"
+        )
+    ax.axhline(10, color="red", linestyle="--", linewidth=0.8, label="goal: p99 10 ms")
+    ax.set_xlabel("offered load (thousand deliveries/s into one room of 1,000 sockets)")
+    ax.set_ylabel("publish -> client receive (ms)")
+    ax.set_title("Fan-out latency against load: p99 (solid), p50 (dotted)", fontsize=10)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = out / "gateway-latency-sweep.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def fanout_memory(systems: dict[str, Any], out: Path) -> Path:
     keys = [k for k, s in systems.items() if "kib_per_conn" in s.get("idle", {})]
     labels = [f"{fill(systems[k]['label'], 24)}\n({systems[k]['idle']['sockets']:,} sockets)" for k in keys]

@@ -15,6 +15,7 @@ class Profile:
     throughput_s: float
     latency_s: float
     common_rate: float  # messages/s into the room that every system is measured at
+    sweep_rates: tuple[float, ...]  # messages/s into the room: latency vs load, ours beside the fastest peers
     idle_sockets: int  # our gateway: the 10,000
     peer_idle_sockets: int  # peers: fewer, to keep `make bench` near 10 minutes; memory per socket is flat
     naive_idle_sockets: int  # one Redis connection per socket: kept under the shared Redis's maxclients
@@ -34,6 +35,7 @@ FULL = Profile(
     throughput_s=2.5,
     latency_s=2.0,
     common_rate=2.0,
+    sweep_rates=(10.0, 25.0, 50.0, 75.0),
     idle_sockets=10_000,
     peer_idle_sockets=5_000,
     naive_idle_sockets=2_000,
@@ -51,6 +53,7 @@ QUICK = Profile(
     throughput_s=1.5,
     latency_s=1.5,
     common_rate=2.0,
+    sweep_rates=(25.0, 50.0),
     idle_sockets=2_000,
     peer_idle_sockets=2_000,
     naive_idle_sockets=1_000,

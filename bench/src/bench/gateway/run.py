@@ -178,7 +178,9 @@ class Room:
             "throughput": [],
             "latency_common": [],
             "latency_half": [],
+            "sweep": [],
         }
+        self.sweep: dict[float, list[dict[str, Any]]] = {}
 
     async def open(self) -> None:
         system, profile = self.system, self.profile
@@ -224,6 +226,15 @@ class Room:
         best = median([r["delivered_per_s"] for r in self.runs["throughput"]]) / self.result["sockets"]
         await self.latency("latency_half", max(0.2, best / 2))
 
+    async def latency_at(self, rate: float) -> None:
+        """One point of the latency-vs-load sweep; skipped where the rate is beyond what this system sustains
+        (its runs would only measure a growing queue)."""
+        best = median([r["delivered_per_s"] for r in self.runs["throughput"]]) / self.result["sockets"]
+        if rate > 0.8 * best:
+            return
+        await self.latency("sweep", rate)
+        self.sweep.setdefault(rate, []).append(self.runs["sweep"].pop())
+
     async def latency(self, name: str, rate: float) -> None:
         assert self.lg is not None
         url = self.system.metrics_url
@@ -248,11 +259,17 @@ class Room:
             out["throughput"] = _summary(self.runs["throughput"], *THROUGHPUT_KEYS)
         for name in ("latency_common", "latency_half"):
             if self.runs[name]:
-                keys = LATENCY_KEYS + (
-                    SERVER_LATENCY_KEYS if "server_p99_le_ms" in self.runs[name][0] else ()
-                )
-                out[name] = _summary(self.runs[name], *keys)
+                out[name] = _summary(self.runs[name], *self._latency_keys(self.runs[name]))
+        if self.sweep:
+            out["sweep"] = {
+                f"{rate:g}": _summary(runs, *self._latency_keys(runs))
+                for rate, runs in sorted(self.sweep.items())
+            }
         return out
+
+    @staticmethod
+    def _latency_keys(runs: list[dict[str, Any]]) -> tuple[str, ...]:
+        return LATENCY_KEYS + (SERVER_LATENCY_KEYS if "server_p99_le_ms" in runs[0] else ())
 
     async def close(self) -> None:
         if self.lg is not None:

@@ -20,6 +20,9 @@ from bench.profile import Profile
 SYSTEMS: list[type[System]] = [BoardcastGateway, BoardcastGatewayAmqp, *PEERS, Blaster]
 # The RabbitMQ variant holds sockets exactly as the Redis one does, and calibration is no product.
 IDLE_SYSTEMS = ("boardcast", "naive", "python-socketio", "node-socketio")
+# Latency against offered load: ours, the fastest peer and the copy-only floor (the Python peers cannot carry
+# the rates of the sweep; their latency is measured at the common rate and at half their own max).
+SWEEP_SYSTEMS = ("boardcast", "node-socketio", "calibration")
 
 
 async def _guard(key: str, failures: dict[str, str], log: Log, step: Callable[[], Awaitable[None]]) -> None:
@@ -56,6 +59,12 @@ async def run(profile: Profile, redis_url: str, log: Log, only: set[str] | None 
                     await _guard(
                         key, failures, log, common if name == "latency_common" else room.latency_half
                     )
+        for i in range(profile.reps):
+            log(f"gateway: latency against offered load, round {i + 1}/{profile.reps}")
+            for rate in profile.sweep_rates:
+                for key, room in rooms.items():
+                    if key in SWEEP_SYSTEMS:
+                        await _guard(key, failures, log, partial(room.latency_at, rate))
     finally:
         for system in systems:
             room = rooms[system.key]

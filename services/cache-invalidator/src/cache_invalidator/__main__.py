@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import uvicorn
@@ -24,8 +25,11 @@ def _settings() -> Settings:
 def main() -> None:
     settings = _settings()
     configure_logging(settings.log_level)
+    app = create_app(settings)
+    gc.collect()
+    gc.freeze()  # start-up objects live forever: keep full collections (and their pauses) off them
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 
 import uvicorn
@@ -40,8 +41,11 @@ def main(argv: list[str]) -> None:
         sys.exit(f"usage: python -m notifier [serve|migrate] (got {command!r})")
     asyncio.run(_migrate(settings.db_url))
     if command == "serve":
+        app = create_app(settings)
+        gc.collect()
+        gc.freeze()  # start-up objects live forever: keep full collections (and their pauses) off them
         uvicorn.run(
-            create_app(settings),
+            app,
             host=settings.host,
             port=settings.port,
             log_config=None,
