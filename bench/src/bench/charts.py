@@ -24,6 +24,13 @@ def _colors(keys: list[str]) -> list[str]:
     return [OURS if k.startswith("boardcast") else CALIBRATION if k == "calibration" else PEER for k in keys]
 
 
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def _bars_with_runs(
     ax: Any, labels: list[str], medians: list[float], runs: list[list[float]], colors: list[str]
 ) -> None:
@@ -59,11 +66,7 @@ def fanout_throughput(systems: dict[str, Any], out: Path) -> Path:
     )
     right.set_ylabel("deliveries per server CPU-s (thousands)")
     right.set_title("Per core: deliveries per CPU-second of the server")
-    fig.tight_layout()
-    path = out / "gateway-throughput.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "gateway-throughput.png")
 
 
 def fanout_latency(systems: dict[str, Any], out: Path) -> Path:
@@ -90,11 +93,7 @@ def fanout_latency(systems: dict[str, Any], out: Path) -> Path:
         ax.set_title(f"Fan-out latency p50 (light) / p99 (dark)\n{title}", fontsize=10)
         ax.axhline(10, color="red", linestyle="--", linewidth=0.8)
         ax.grid(axis="y", alpha=0.3, which="both")
-    fig.tight_layout()
-    path = out / "gateway-latency.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "gateway-latency.png")
 
 
 def fanout_sweep(systems: dict[str, Any], keys: list[str], out: Path) -> Path:
@@ -116,11 +115,7 @@ def fanout_sweep(systems: dict[str, Any], keys: list[str], out: Path) -> Path:
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = out / "gateway-latency-sweep.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "gateway-latency-sweep.png")
 
 
 def fanout_memory(systems: dict[str, Any], out: Path) -> Path:
@@ -135,11 +130,7 @@ def fanout_memory(systems: dict[str, Any], out: Path) -> Path:
     ax.set_title("Memory per idle WebSocket connection")
     ax.legend()
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    path = out / "gateway-memory.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "gateway-memory.png")
 
 
 def tasks_writes(tasks: dict[str, Any], out: Path) -> Path:
@@ -170,11 +161,7 @@ def tasks_writes(tasks: dict[str, Any], out: Path) -> Path:
     right.set_title("p50 (light) / p99 (dark)")
     for ax in (left, right):
         ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    path = out / "tasks-writes.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "tasks-writes.png")
 
 
 def cache_staleness(cache: dict[str, Any], out: Path) -> Path:
@@ -190,8 +177,4 @@ def cache_staleness(cache: dict[str, Any], out: Path) -> Path:
     ax.set_title("Cache invalidation after a task change (CDF)")
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = out / "cache-staleness.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "cache-staleness.png")

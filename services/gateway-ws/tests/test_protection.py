@@ -141,6 +141,63 @@ async def test_connection_limits(gateways: GatewayFactory, membership: FakeMembe
         await c.close()
 
 
+async def test_the_per_user_limit_counts_every_replica(
+    gateways: GatewayFactory, membership: FakeMembership
+) -> None:
+    """A user over the limit is refused on any replica; a socket closed anywhere frees a place everywhere."""
+    a = await gateways(max_connections_per_user=2)
+    b = await gateways(max_connections_per_user=2)
+    pid, uid = new_id(), new_id()
+    membership.add(pid, uid)
+    on_a = await open_client(a, f"/ws/projects/{pid}", user_id=uid)
+    on_b = await open_client(b, f"/ws/projects/{pid}", user_id=uid)
+    for c in (on_a, on_b):
+        await eventually(lambda c=c: _true(bool(c.frames)), what="hello")
+    for gw in (a, b):  # each replica holds only one of the user's sockets, yet both refuse a third
+        with pytest.raises(InvalidStatus) as refused:
+            await open_client(gw, "/ws/notifications", user_id=uid)
+        assert refused.value.response.status_code == 429
+    other = new_id()
+    membership.add(pid, other)
+    someone_else = await open_client(a, f"/ws/projects/{pid}", user_id=other)  # the limit is per user
+    await eventually(lambda: _true(bool(someone_else.frames)), what="another user's hello")
+    await on_b.close()
+
+    async def a_place_is_free() -> bool:
+        try:
+            again = await open_client(a, f"/ws/projects/{pid}", user_id=uid)
+        except InvalidStatus:
+            return False
+        await eventually(lambda: _true(bool(again.frames)), what="hello again")
+        await again.close()
+        return True
+
+    await eventually(a_place_is_free, what="the closed socket's place given back")
+    for c in (on_a, someone_else):
+        await c.close()
+
+
+async def test_a_crashed_replicas_connections_lapse(redis_url: str, prefix: str) -> None:
+    from gateway_ws.store import RoomStore
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url)
+    try:
+        store = RoomStore(redis, prefix)
+        user = new_id()
+        assert await store.claim_connection(user, "gone#1", 2, ttl_s=0.3)
+        assert await store.claim_connection(user, "gone#2", 2, ttl_s=0.3)
+        assert not await store.claim_connection(user, "live#1", 2, ttl_s=5)
+        assert await redis.zcard(store.user_conns_key(user)) == 2  # the refused one took its entry back
+        await asyncio.sleep(0.4)  # nobody refreshed gone#*: that replica is dead
+        assert await store.claim_connection(user, "live#1", 2, ttl_s=5)
+        await store.refresh_connections({user: ["live#1"]}, ttl_s=5)
+        await store.release_connection(user, "live#1")
+        assert await redis.zcard(store.user_conns_key(user)) == 0
+    finally:
+        await redis.aclose()
+
+
 async def test_health_ready_metrics(gateways: GatewayFactory, membership: FakeMembership) -> None:
     gw = await gateways()
     pid, _, client = await _member_client(gw, membership)

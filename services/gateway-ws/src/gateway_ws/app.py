@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import random
 import signal
 from collections import Counter
@@ -51,6 +52,10 @@ class Gateway:
         self._backlog = notifications_backlog
         self.connections: set[ServerConnection] = set()
         self._per_user: Counter[str] = Counter()
+        # This replica's entries in the users' fleet-wide connection counts (RoomStore.claim_connection).
+        self._slots: dict[str, set[str]] = {}
+        self._slot_ids = itertools.count(1)
+        self._releases: set[asyncio.Task[None]] = set()
         self._server: Server | None = None
         self._edge: Edge | None = None
         self._consumer: ConsumerHandle | None = None
@@ -104,7 +109,12 @@ class Gateway:
             self._tasks.append(starting)
             await asyncio.wait({starting}, timeout=5.0)
         edge = self._edge = Edge(
-            s, TokenVerifier(s.jwt_secret, s.jwt_algorithm), self.metrics, self._readiness, self._counts
+            s,
+            TokenVerifier(s.jwt_secret, s.jwt_algorithm),
+            self.metrics,
+            self._readiness,
+            self._counts,
+            self._claim_slot,
         )
         self._server = await serve(
             self._handler,
@@ -236,6 +246,8 @@ class Gateway:
         conn.forget_handshake()
         self.connections.add(conn)
         self._per_user[user] += 1
+        if req.slot:
+            self._slots.setdefault(user, set()).add(req.slot)
         try:
             await self.sessions.serve(conn, req)
         except Exception:
@@ -245,9 +257,48 @@ class Gateway:
             self._per_user[user] -= 1
             if self._per_user[user] <= 0:
                 del self._per_user[user]
+            if req.slot:
+                self._release_slot(user, req.slot)
 
     def _counts(self) -> tuple[int, dict[str, int]]:
         return len(self.connections), self._per_user
+
+    async def _claim_slot(self, user_id: str) -> str | None:
+        """Count a new socket of ``user_id`` across replicas: its entry, or None when over the limit.
+
+        With Redis unreachable the socket is let in on this replica's own count (it cannot join a room
+        without Redis anyway, and a Redis blip must not lock users out).
+        """
+        s = self.settings
+        slot = f"{s.instance}#{next(self._slot_ids)}"
+        assert self.store is not None
+        try:
+            ok = await self.store.claim_connection(
+                user_id, slot, s.max_connections_per_user, s.presence_ttl_s
+            )
+        except Exception as exc:
+            log.warning("connection_count_unavailable", error=str(exc))
+            return ""
+        return slot if ok else None
+
+    def _release_slot(self, user_id: str, slot: str) -> None:
+        members = self._slots.get(user_id)
+        if members is not None:
+            members.discard(slot)
+            if not members:
+                del self._slots[user_id]
+        if self.store is None:
+            return
+
+        async def release(store: RoomStore) -> None:
+            try:
+                await store.release_connection(user_id, slot)
+            except Exception as exc:  # the entry lapses within presence_ttl_s anyway
+                log.warning("connection_release_failed", error=str(exc))
+
+        task = asyncio.get_running_loop().create_task(release(self.store))
+        self._releases.add(task)
+        task.add_done_callback(self._releases.discard)
 
     async def _readiness(self) -> list[str]:
         problems: list[str] = []
@@ -281,6 +332,8 @@ class Gateway:
             }
             try:
                 await self.store.presence_refresh(rooms, s.presence_ttl_s)
+                slots = {user: list(members) for user, members in self._slots.items()}
+                await self.store.refresh_connections(slots, s.presence_ttl_s)
             except Exception as exc:
                 log.warning("presence_refresh_failed", error=str(exc))
 

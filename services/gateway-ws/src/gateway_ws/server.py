@@ -65,12 +65,14 @@ class Edge:
         metrics: Metrics,
         readiness: Callable[[], Awaitable[list[str]]],
         counts: Callable[[], tuple[int, dict[str, int]]],
+        claim_slot: Callable[[str], Awaitable[str | None]],
     ) -> None:
         self.settings = settings
         self.verifier = verifier
         self.metrics = metrics
         self.readiness = readiness
         self.counts = counts
+        self.claim_slot = claim_slot
         self.origins = {o.rstrip("/") for o in settings.allowed_origins}
         self.server: Server | None = None
         self.requests: weakref.WeakKeyDictionary[ServerConnection, ConnectRequest] = (
@@ -117,13 +119,19 @@ class Edge:
             claims = self.verifier.verify(token)
         except InvalidToken as exc:
             error = str(exc)
-        if claims is not None and per_user.get(claims.user_id, 0) >= self.settings.max_connections_per_user:
-            return _text(429, b"too many connections for this user\n")
+        slot = ""
+        if claims is not None:
+            # This replica's own count first (no round trip), then the user's count over all replicas.
+            over = per_user.get(claims.user_id, 0) >= self.settings.max_connections_per_user
+            claimed = None if over else await self.claim_slot(claims.user_id)
+            if claimed is None:
+                return _text(429, b"too many connections for this user\n")
+            slot = claimed
         kind = "room" if match is not None else "notifications"
         pid = str(match.group(1)).lower() if match is not None else ""
         if pid and "-" not in pid:
             pid = f"{pid[:8]}-{pid[8:12]}-{pid[12:16]}-{pid[16:20]}-{pid[20:]}"
         # Kept beside the connection, not on it: a new instance attribute would unshare the instance
         # dict of every connection (about 1.5 KiB each).
-        self.requests[conn] = ConnectRequest(kind, pid, since, token, claims, error)
+        self.requests[conn] = ConnectRequest(kind, pid, since, token, claims, error, slot)
         return None

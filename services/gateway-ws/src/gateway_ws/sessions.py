@@ -41,6 +41,7 @@ class ConnectRequest:
     token: str
     claims: Claims | None
     error: str | None
+    slot: str = ""  # this socket's entry in the user's fleet-wide connection count ("" = not counted)
 
 
 class Sessions:

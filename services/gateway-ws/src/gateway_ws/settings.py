@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     close_timeout_s: float = Field(default=5.0, gt=0)
     max_connections: int = Field(default=20_000, ge=1)
     max_connections_per_user: int = Field(default=20, ge=1)
+    """Open sockets (rooms and notifications) one user may hold over all replicas, counted in Redis."""
     join_timeout_s: float = Field(default=10.0, gt=0)
     drain_window_s: float = Field(default=5.0, ge=0)
 

@@ -9,6 +9,9 @@ Keys (``P`` = the ``redis_prefix`` setting, ``pid`` = project id):
 - ``P:room:pid:live``    pub/sub: ``e <seq> <occurred_ms> <type>\\n<envelope>``, or ``p`` (presence changed).
 - ``P:room:pid:presence`` sorted set of ``<user_id>\\t<instance>\\t<name>`` scored by expiry time (epoch s).
 - ``P:room:pid:revoked:<user_id>`` seq of the member_removed that revoked this user (short TTL).
+- ``P:user:<user_id>:conns`` sorted set of ``<instance>#<n>``, one per open socket of that user on any
+  replica, scored by expiry time (epoch s): the fleet-wide per-user connection limit. Refreshed with
+  presence, so a crashed replica's entries lapse within ``presence_ttl_s``.
 """
 
 from __future__ import annotations
@@ -165,6 +168,44 @@ class RoomStore:
         end = f"{upto}-0" if upto is not None else "+"
         rows: Any = await self.redis.xrange(self.stream_key(pid), f"{after + 1}-0", end)
         return [StoredEvent(_seq_of(eid), fields[b"e"]) for eid, fields in rows]
+
+    # ---- per-user connection count (all replicas)
+    def user_conns_key(self, user_id: str) -> str:
+        return f"{self.prefix}:user:{user_id}:conns"
+
+    async def claim_connection(self, user_id: str, member: str, limit: int, ttl_s: float) -> bool:
+        """Count one more socket of ``user_id``; False (and not counted) when that would pass ``limit``.
+
+        One MULTI: lapsed entries go, this one is added, the count read. Two claims racing for the last slot
+        are ordered by Redis, so one of them sees the count over the limit and takes its entry back.
+        """
+        key, now = self.user_conns_key(user_id), time.time()
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zremrangebyscore(key, "-inf", now)
+        pipe.zadd(key, {member: now + ttl_s})
+        pipe.zcard(key)
+        pipe.expire(key, int(ttl_s * 4) + 1)
+        results = await pipe.execute()
+        if int(results[2]) <= limit:
+            return True
+        await self.redis.zrem(key, member)
+        return False
+
+    async def release_connection(self, user_id: str, member: str) -> None:
+        await self.redis.zrem(self.user_conns_key(user_id), member)
+
+    async def refresh_connections(self, users: dict[str, list[str]], ttl_s: float) -> None:
+        """Re-arm the entries of this replica's open sockets."""
+        if not users:
+            return
+        expiry = time.time() + ttl_s
+        pipe = self.redis.pipeline(transaction=False)
+        for user_id, members in users.items():
+            if members:
+                key = self.user_conns_key(user_id)
+                pipe.zadd(key, dict.fromkeys(members, expiry))
+                pipe.expire(key, int(ttl_s * 4) + 1)
+        await pipe.execute()
 
     # ---- presence
     @staticmethod
