@@ -134,3 +134,71 @@ async def test_two_relays_share_one_outbox_without_duplicates(migrated_pg):
             await relay.stop(0)
         for engine in engines:
             await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_relay_outclaimed_on_every_project_steps_back_then_publishes(migrated_pg):
+    """Another relay holding every pending project: this one's pass publishes nothing and it yields; once
+    the locks are gone its next pass takes the rows (none lost, none twice)."""
+    from sqlalchemy import text
+
+    engine = build_engine(migrated_pg, pool_size=3)
+    sessions = build_sessionmaker(engine)
+    publisher = FlakyPublisher()
+    relay = Relay(engine, lambda: publisher, Metrics(), batch_size=50, poll_seconds=0.05)
+    try:
+        projects = await _seed(sessions, 2, 3)
+        async with engine.connect() as other, other.begin():
+            for pid in projects:  # what a second relay's claim takes
+                await other.execute(
+                    text("SELECT pg_advisory_xact_lock(:ns, hashtext(:p))"), {"ns": 0x0B0A, "p": str(pid)}
+                )
+            assert await relay.drain_once() == 0
+            assert relay._outclaimed and publisher.published == []
+        assert await relay.drain_once() == 6
+        assert not relay._outclaimed
+        assert len({m for _, m in publisher.published}) == 6
+    finally:
+        await engine.dispose()
+
+
+def _admin(user_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    from boardcast_contracts import AdminChangedData
+
+    return AdminChangedData(user_id=user_id, is_admin=True, admin_ids=[user_id])
+
+
+async def test_account_rows_go_out_when_due_and_on_the_poll(db_url):
+    """Account events (no project) are looked for after a commit that wrote one and on the poll, so rows
+    another replica wrote still go out."""
+    engine = build_engine(db_url, pool_size=3)
+    sessions = build_sessionmaker(engine)
+    publisher = FlakyPublisher()
+    relay = Relay(engine, lambda: publisher, Metrics(), batch_size=50, poll_seconds=0.1)
+    try:
+        async with sessions() as session:
+            user = User(id=uuid.uuid4(), email=f"{uuid.uuid4().hex}@x.io", name="u", password_hash="x")
+            session.add(user)
+            tx = Tx(session)  # as a commit on another replica: nobody wakes this relay
+            tx.emit("admin_changed", None, user.id, _admin(user.id))
+            await tx.commit()
+        assert await relay.drain_once() == 1  # the first pass looks (rows left from before)
+        async with sessions() as session:
+            tx = Tx(session, on_commit=lambda events: relay.wake(account=True))
+            tx.emit("admin_changed", None, user.id, _admin(user.id))
+            await tx.commit()
+        assert await relay.drain_once() == 1  # woken for an account row
+        async with sessions() as session:
+            tx = Tx(session)
+            tx.emit("admin_changed", None, user.id, _admin(user.id))
+            await tx.commit()
+        assert await relay.drain_once() == 0  # not due: nobody said so, and no poll yet
+        relay.start()  # the loop's poll finds it
+
+        async def published() -> bool:
+            return len(publisher.published) == 3
+
+        await eventually(published, timeout=5, what="the poll publishing the unannounced account row")
+    finally:
+        await relay.stop(0)
+        await engine.dispose()

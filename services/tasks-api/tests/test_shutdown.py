@@ -18,7 +18,7 @@ async def test_shutdown_publishes_what_is_pending(sqlite_url, harness):
     )
     async with harness(settings) as h:
         relay = h.app.state.services.relay
-        relay.wake = lambda: None  # commits no longer wake it either
+        relay.wake = lambda **_: None  # commits no longer wake it either
         owner = await h.api.user()
         project = await h.api.project(owner)
         for _ in range(3):

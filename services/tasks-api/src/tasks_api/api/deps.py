@@ -41,7 +41,7 @@ class Services:
         """Wake the relay; drop the cache entries the events touch right away (the cache-invalidator does it
         too, via the broker: this keeps figures fresh even while the broker is down)."""
         if self.relay is not None:
-            self.relay.wake()
+            self.relay.wake(account=any(isinstance(e, AccountEvent) for e in events))
         keys: set[str] = set()
         for event in events:
             keys |= affected_cache_keys(event)

@@ -22,7 +22,7 @@ from typing import Any
 
 import structlog
 from boardcast_messaging import Publisher, PublishError
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Select, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tasks_api.db.models import OutboxRow, utcnow
@@ -31,15 +31,52 @@ from tasks_api.observability import Metrics
 log = structlog.get_logger("tasks_api.relay")
 
 _LOCK_NAMESPACE = 0x0B0A  # keeps our advisory locks apart from anyone else's on the same database
-# The projects with pending rows, oldest first, of which this relay gets those no other relay holds. The lock
-# call sits outside the LIMITed subquery, so it only runs on (and only locks) the candidates.
+# The projects with pending rows, oldest first, each with whether this relay got it (no other relay holds it).
+# The lock call sits outside the LIMITed subquery, so it only runs on (and only locks) the candidates.
 _CLAIM = text(
-    "SELECT p FROM ("
+    "SELECT p, pg_try_advisory_xact_lock(:ns, hashtext(CAST(p AS text))) AS mine FROM ("
     "  SELECT project_id AS p, min(id) AS first_id FROM outbox"
     "  WHERE published_at IS NULL AND project_id IS NOT NULL"
     "  GROUP BY project_id ORDER BY first_id LIMIT :projects"
-    ") AS candidates WHERE pg_try_advisory_xact_lock(:ns, hashtext(CAST(p AS text)))"
+    ") AS candidates"
 )
+
+
+_COLUMNS = (
+    OutboxRow.id,
+    OutboxRow.project_id,
+    OutboxRow.seq,
+    OutboxRow.routing_key,
+    OutboxRow.body,
+    OutboxRow.event_id,
+)
+_PENDING = OutboxRow.published_at.is_(None)
+# Built once with bind parameters (like the write path's statements): the relay runs them on every pass.
+_ACCOUNT_ROWS = (
+    select(*_COLUMNS)
+    .where(_PENDING, OutboxRow.project_id.is_(None))
+    .order_by(OutboxRow.id)
+    .limit(bindparam("batch"))
+)
+_ACCOUNT_ROWS_LOCKED = _ACCOUNT_ROWS.with_for_update(skip_locked=True)  # account rows have no project lock
+
+
+def _project_rows(claimed_only: bool) -> Select[Any]:
+    where = [_PENDING, OutboxRow.project_id.is_not(None)]
+    if claimed_only:
+        where.append(OutboxRow.project_id.in_(bindparam("claimed", expanding=True)))
+    rank = func.row_number().over(partition_by=OutboxRow.project_id, order_by=OutboxRow.seq)
+    ranked = select(*_COLUMNS, rank.label("rn")).where(*where).subquery()
+    return (
+        select(*(ranked.c[c.key] for c in _COLUMNS))
+        .where(ranked.c.rn <= bindparam("per_project"))
+        .order_by(ranked.c.project_id, ranked.c.seq)
+        .limit(bindparam("batch"))
+    )
+
+
+_PROJECT_ROWS = _project_rows(claimed_only=False)
+_CLAIMED_ROWS = _project_rows(claimed_only=True)
 
 
 class Relay:
@@ -52,7 +89,8 @@ class Relay:
         batch_size: int = 500,
         poll_seconds: float = 1.0,
         coalesce_seconds: float = 0.002,
-        busy_coalesce_seconds: float = 0.01,
+        busy_coalesce_seconds: float = 0.03,
+        yield_seconds: float = 0.05,
     ) -> None:
         self._engine = engine
         self._publisher = publisher
@@ -62,6 +100,17 @@ class Relay:
         self._coalesce = coalesce_seconds
         self._busy_coalesce = max(busy_coalesce_seconds, coalesce_seconds)
         self._last_pass = 0  # rows the last wake-up published
+        # Another relay (a replica, or another worker of this one) held every project with pending rows in the
+        # last pass: it is publishing, and its next pass takes what is pending, ours included. Stepping back
+        # for ``yield_seconds`` instead of trying again on every commit keeps two busy relays from spending
+        # their passes on each other's locks (measured: 2 workers lost a fifth of their writes to it).
+        self._yield = yield_seconds
+        self._outclaimed = False
+        # Account rows (no project) are looked for only when due: after this process committed one, on the
+        # poll, and on the first and the final pass; a busy relay saves a statement per pass.
+        self._account_wakes = 1
+        self._accounts_seen = 0
+        self._accounts_always = False
         self._per_project = max(1, batch_size // 4)
         self._maybe_more = False
         self._postgres = engine.dialect.name == "postgresql"
@@ -69,7 +118,10 @@ class Relay:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def wake(self) -> None:
+    def wake(self, *, account: bool = False) -> None:
+        """Publish soon: a commit wrote events (``account``: one of them belongs to no project)."""
+        if account:
+            self._account_wakes += 1
         self._wake.set()
 
     def start(self) -> None:
@@ -80,6 +132,7 @@ class Relay:
         self._stopping.set()
         if self._task is not None:
             await self._task
+        self._accounts_always = True
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(flush_seconds):
                 while await self._drain_safely() > 0:
@@ -101,9 +154,14 @@ class Relay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), backoff)
                 continue
+            if self._outclaimed and self._yield:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self._yield)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._poll):
                     await _first(self._wake.wait(), self._stopping.wait())
+            if not self._wake.is_set():
+                self._account_wakes += 1  # the poll: rows another replica wrote, or left after a failure
             if self._coalesce and self._wake.is_set():
                 # A moment for the commits landing right behind this one: one batch instead of one each.
                 # Under load (the last pass found several rows) the moment is longer: each pass costs a
@@ -120,8 +178,12 @@ class Relay:
 
     async def drain_once(self) -> int:
         """Publish one batch of pending rows; returns how many were published. Raises when one failed."""
+        wakes = self._account_wakes
+        accounts = self._accounts_always or wakes != self._accounts_seen
         async with self._engine.connect() as conn, conn.begin():
-            rows = await self._claim(conn)
+            rows = await self._claim(conn, accounts)
+            if accounts and sum(1 for row in rows if row.project_id is None) < self._batch:
+                self._accounts_seen = wakes  # all of them are in this batch
             if not rows:
                 return 0
             by_project: dict[uuid.UUID | None, list[Any]] = defaultdict(list)
@@ -143,41 +205,27 @@ class Relay:
             log.warning("relay_partial", published=len(sent), error=str(failures[0]))
         return len(sent)
 
-    async def _claim(self, conn: AsyncConnection) -> list[Any]:
-        """Pending rows this relay may publish now: account rows, and claimed projects' rows in seq order.
+    async def _claim(self, conn: AsyncConnection, accounts: bool) -> list[Any]:
+        """Pending rows this relay may publish now: account rows (when ``accounts``), and claimed projects'
+        rows in seq order.
 
         Each project contributes at most ``per_project`` rows, so one project stuck on a failing row (or with
         a huge backlog) cannot keep the others out of the batch.
         """
-        pending = OutboxRow.published_at.is_(None)
-        columns = (
-            OutboxRow.id,
-            OutboxRow.project_id,
-            OutboxRow.seq,
-            OutboxRow.routing_key,
-            OutboxRow.body,
-            OutboxRow.event_id,
-        )
-        account = select(*columns).where(pending, OutboxRow.project_id.is_(None)).order_by(OutboxRow.id)
-        in_projects = select(
-            *columns,
-            func.row_number().over(partition_by=OutboxRow.project_id, order_by=OutboxRow.seq).label("rn"),
-        ).where(pending, OutboxRow.project_id.is_not(None))
+        params = {"batch": self._batch, "per_project": self._per_project}
+        rows: list[Any] = []
         if self._postgres:
-            account = account.with_for_update(skip_locked=True)  # account rows have no project lock
-            claimed = list(await conn.scalars(_CLAIM, {"ns": _LOCK_NAMESPACE, "projects": 64}))
-            if not claimed:
-                return list(await conn.execute(account.limit(self._batch)))
-            in_projects = in_projects.where(OutboxRow.project_id.in_(claimed))
-        ranked = in_projects.subquery()
-        project_rows = (
-            select(*(ranked.c[c.key] for c in columns))
-            .where(ranked.c.rn <= self._per_project)
-            .order_by(ranked.c.project_id, ranked.c.seq)
-            .limit(self._batch)
-        )
-        rows = list(await conn.execute(account.limit(self._batch)))
-        rows.extend(await conn.execute(project_rows))
+            candidates = (await conn.execute(_CLAIM, {"ns": _LOCK_NAMESPACE, "projects": 64})).all()
+            claimed = [row.p for row in candidates if row.mine]
+            self._outclaimed = bool(candidates) and not claimed
+            if accounts:
+                rows.extend(await conn.execute(_ACCOUNT_ROWS_LOCKED, params))
+            if claimed:
+                rows.extend(await conn.execute(_CLAIMED_ROWS, {**params, "claimed": claimed}))
+            return rows
+        if accounts:
+            rows.extend(await conn.execute(_ACCOUNT_ROWS, params))
+        rows.extend(await conn.execute(_PROJECT_ROWS, params))
         return rows
 
     async def _publish_in_order(self, rows: list[Any]) -> tuple[list[int], Exception | None]:
