@@ -202,3 +202,31 @@ async def test_account_rows_go_out_when_due_and_on_the_poll(db_url):
     finally:
         await relay.stop(0)
         await engine.dispose()
+
+
+async def test_prune_deletes_only_published_rows_past_the_retention(db_url):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+    from tasks_api.db.models import utcnow
+
+    engine = build_engine(db_url, pool_size=3)
+    sessions = build_sessionmaker(engine)
+    relay = Relay(engine, FlakyPublisher, Metrics(), batch_size=50, retention_seconds=3600)
+    try:
+        await _seed(sessions, 2, 5)  # 10 rows, all pending
+        async with sessions() as session:
+            ids = list(await session.scalars(select(OutboxRow.id).order_by(OutboxRow.id)))
+            old, recent = utcnow() - timedelta(hours=2), utcnow() - timedelta(minutes=5)
+            await session.execute(update(OutboxRow).where(OutboxRow.id.in_(ids[:4])).values(published_at=old))
+            await session.execute(
+                update(OutboxRow).where(OutboxRow.id.in_(ids[4:7])).values(published_at=recent)
+            )
+            await session.commit()
+        assert await relay.prune(batch=2) == 4  # in batches of 2, oldest first
+        async with sessions() as session:
+            left = list(await session.scalars(select(OutboxRow.id).order_by(OutboxRow.id)))
+        assert left == ids[4:]  # recent published rows and every pending row stay
+        assert await relay.prune() == 0
+    finally:
+        await engine.dispose()

@@ -91,6 +91,7 @@ def create_app(settings: Settings, *, broker: Broker | None = None, redis: Redis
                 metrics,
                 batch_size=settings.relay_batch_size,
                 poll_seconds=settings.relay_poll_seconds,
+                retention_seconds=settings.outbox_retention_seconds,
             )
         app.state.services = Services(
             settings=settings,

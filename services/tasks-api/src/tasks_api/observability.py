@@ -40,6 +40,11 @@ class Metrics:
             "Publish attempts the broker did not confirm",
             registry=self.registry,
         )
+        self.outbox_pruned = Counter(
+            "boardcast_outbox_pruned",
+            "Published outbox rows deleted after BOARDCAST_OUTBOX_RETENTION_SECONDS",
+            registry=self.registry,
+        )
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     relay_enabled: bool = True
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
+    # How long published outbox rows are kept (to inspect or replay recent events) before the relay prunes.
+    outbox_retention_seconds: float = Field(default=7 * 86400, gt=0)
     migrate_on_start: bool | None = None  # None: yes in dev, no in production (python -m migrates first)
 
     cache_ttl_seconds: int = Field(default=300, ge=1)

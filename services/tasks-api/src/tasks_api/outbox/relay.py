@@ -18,11 +18,12 @@ import contextlib
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import structlog
 from boardcast_messaging import Publisher, PublishError
-from sqlalchemy import Select, bindparam, func, select, text, update
+from sqlalchemy import Select, bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tasks_api.db.models import OutboxRow, utcnow
@@ -91,6 +92,8 @@ class Relay:
         coalesce_seconds: float = 0.002,
         busy_coalesce_seconds: float = 0.03,
         yield_seconds: float = 0.05,
+        retention_seconds: float = 7 * 86400,
+        prune_every_seconds: float = 60.0,
     ) -> None:
         self._engine = engine
         self._publisher = publisher
@@ -106,6 +109,9 @@ class Relay:
         # their passes on each other's locks (measured: 2 workers lost a fifth of their writes to it).
         self._yield = yield_seconds
         self._outclaimed = False
+        self._retention = retention_seconds
+        self._prune_every = prune_every_seconds
+        self._next_prune = 0.0
         # Account rows (no project) are looked for only when due: after this process committed one, on the
         # poll, and on the first and the final pass; a busy relay saves a statement per pass.
         self._account_wakes = 1
@@ -148,6 +154,10 @@ class Relay:
                     published = await self.drain_once()
                     self._last_pass += published
                 backoff = 0.0
+                now = asyncio.get_running_loop().time()
+                if now >= self._next_prune:
+                    self._next_prune = now + self._prune_every
+                    await self.prune()
             except Exception as exc:  # the loop must survive any broker or database failure
                 backoff = min(max(backoff * 2, 0.1), 5.0)
                 log.warning("relay_retry", error=f"{type(exc).__name__}: {exc}", retry_in=backoff)
@@ -175,6 +185,27 @@ class Relay:
         except Exception as exc:
             log.warning("relay_flush_failed", error=f"{type(exc).__name__}: {exc}")
             return 0
+
+    async def prune(self, batch: int = 1000, max_batches: int = 20) -> int:
+        """Delete published rows older than the retention, oldest first, in bounded batches; returns how many.
+
+        Ids grow with time, so each batch looks only at the lowest ids (the primary key): no scan of the
+        rows still kept. Pending rows are never deleted, whatever their age.
+        """
+        cutoff = utcnow() - timedelta(seconds=self._retention)
+        oldest = select(OutboxRow.id).order_by(OutboxRow.id).limit(batch).scalar_subquery()
+        stmt = delete(OutboxRow).where(OutboxRow.id.in_(oldest), OutboxRow.published_at < cutoff)
+        total = 0
+        for _ in range(max_batches):
+            async with self._engine.begin() as conn:
+                deleted = (await conn.execute(stmt)).rowcount or 0
+            total += deleted
+            if deleted < batch // 2:
+                break
+        if total:
+            self._metrics.outbox_pruned.inc(total)
+            log.info("outbox_pruned", rows=total)
+        return total
 
     async def drain_once(self) -> int:
         """Publish one batch of pending rows; returns how many were published. Raises when one failed."""
