@@ -86,11 +86,12 @@ class DevServer:
 
 
 @contextmanager
-def dev_server(workdir: Path) -> Iterator[DevServer]:
+def dev_server(workdir: Path, settings: dict[str, str] | None = None) -> Iterator[DevServer]:
     """`python -m boardcast_dev` on free ports with a fresh SQLite file; SIGTERM (then kill) after."""
     port, gateway_port = free_port(), free_port()
     env = {
         **os.environ,
+        **(settings or {}),
         "BOARDCAST_PORT": str(port),
         "BOARDCAST_GATEWAY_PORT": str(gateway_port),
         "BOARDCAST_HOST": "127.0.0.1",
@@ -641,6 +642,50 @@ def test_the_token_is_refreshed_before_it_expires(browser: Any, team: Team) -> N
     )
     assert refreshed == {"changed": True, "status": 200, "expiresLater": True}
     assert board.errors == []
+
+
+def test_open_sockets_outlive_the_token_they_were_opened_with(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Tokens of 30 s (the shortest the settings allow): the page refreshes its token and hands it to its open
+    sockets ({"type":"auth"}), so the board's and the bell's sockets stay the ones it opened past the first
+    token's expiry, and still carry events."""
+    from playwright.sync_api import expect
+
+    with dev_server(tmp_path_factory.mktemp("short-tokens"), {"BOARDCAST_TOKEN_TTL_SECONDS": "30"}) as srv:
+        owner, editor = register(srv, "Tess"), register(srv, "Ed")
+        project = srv.call(owner.token, "POST", "/api/projects", 201, json={"name": unique("Short tokens")})
+        srv.call(
+            owner.token,
+            "POST",
+            f"/api/projects/{project['id']}/members",
+            201,
+            json={"user_id": editor.id, "role": "editor"},
+        )
+        task = srv.call(
+            owner.token, "POST", f"/api/projects/{project['id']}/tasks", 201, json={"title": "Outlast"}
+        )
+        team = Team(srv, owner, editor, project["id"], {"Outlast": task})
+        context = new_context(browser)
+        opened: list[str] = []
+        context.on("page", lambda page: page.on("websocket", lambda ws: opened.append(ws.url)))
+        board = Board(context, team, owner)
+        for _ in range(100):  # the bell connects after /api/me: give it its moment
+            sockets = [url for url in opened if "/ws/" in url]
+            if len(sockets) >= 2:
+                break
+            board.page.wait_for_timeout(100)
+        assert len(sockets) == 2, sockets  # the board's room and the bell
+        board.page.wait_for_timeout(36_000)  # past the first token's expiry (and the gateway's sweep)
+        expect(board.live).to_have_attribute("data-status", "live")
+        assert [url for url in opened if "/ws/" in url] == sockets, "a socket was closed and opened again"
+        fresh = srv.call(None, "POST", "/api/auth/login", json={"email": editor.email, "password": PASSWORD})
+        srv.call(
+            fresh["access_token"], "PATCH", f"/api/tasks/{task['id']}/status", json={"status": "in_progress"}
+        )
+        expect(board.card("Outlast", "in_progress")).to_be_visible(timeout=WAIT_MS)
+        assert board.errors == []
+        context.close()
 
 
 def test_a_member_made_viewer_gets_a_read_only_board_at_once(browser: Any, team: Team) -> None:

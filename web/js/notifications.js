@@ -98,13 +98,25 @@ export function createBell({ wsUrl, onUnauthorized, openTask }) {
     }
   }
 
+  let authRetried = false;
   const socket = new LiveSocket({
     url: () => `${wsBase(wsUrl)}/ws/notifications?${new URLSearchParams({ token: auth.token() || "" })}`,
     isReady: (m) => m?.type === "notifications_backlog",
     onStatus: (s) => button.classList.toggle("stale", s !== "live"),
-    onFatal: (code) => code === CLOSE_UNAUTHORIZED && onUnauthorized(),
+    onFatal: (code) => {
+      if (code !== CLOSE_UNAUTHORIZED) return;
+      // As the board's socket does: one refresh and one more try (a laptop that slept past the token's
+      // expiry), then the login page.
+      if (authRetried || !auth.session()) return onUnauthorized();
+      authRetried = true;
+      auth
+        .refreshNow({ force: true })
+        .then(() => (auth.session() ? socket.retry() : onUnauthorized()))
+        .catch(() => onUnauthorized());
+    },
     onMessage: (m) => {
       if (m.type === "notifications_backlog") {
+        authRetried = false;
         const known = new Map(items.map((n) => [n.id, n]));
         for (const n of m.items || []) known.set(n.id, n);
         items = [...known.values()].sort((a, b) => String(b.created_at).localeCompare(String(a.created_at)));

@@ -1,5 +1,7 @@
 // A reconnecting WebSocket: exponential backoff with jitter, at most N tries, then Offline until retry().
 
+import * as auth from "./auth.js";
+
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_FORBIDDEN = 4403;
 
@@ -32,6 +34,12 @@ export class LiveSocket {
     this.stopped = false;
     this.failures = 0;
     window.addEventListener("online", this.onOnline);
+    // A refreshed token (this tab's timer or another tab's) goes to the open socket too, so the gateway moves
+    // the socket's expiry instead of closing it 4401 when the token it was opened with runs out.
+    this.offAuth?.();
+    this.offAuth = auth.onChange((s) => {
+      if (s?.token && this.status === "live") this.send({ type: "auth", token: s.token });
+    });
     this.#setStatus("connecting");
     this.#open();
   }
@@ -46,6 +54,8 @@ export class LiveSocket {
   stop() {
     this.stopped = true;
     window.removeEventListener("online", this.onOnline);
+    this.offAuth?.();
+    this.offAuth = null;
     this.#clearTimers();
     this.#dropSocket();
     this.#setStatus("closed");
@@ -81,7 +91,7 @@ export class LiveSocket {
       } catch {
         return; // not ours to crash on; the server never sends non-JSON
       }
-      if (msg?.type === "pong") return;
+      if (msg?.type === "pong" || msg?.type === "auth_ok") return;
       if (!ready && this.isReady(msg)) {
         ready = true;
         clearTimeout(this.timers.ready);

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 
 import pytest
 from boardcast_testkit import eventually
@@ -236,6 +238,31 @@ async def test_expired_token_closes_4401(gateways: GatewayFactory, membership: F
     client = await open_client(gw, f"/ws/projects/{pid}", tok=token(uid, ttl=1.2))
     await eventually(lambda: _async(bool(client.frames)), what="hello")
     assert await client.wait_closed(timeout=4) == 4401
+
+
+async def test_a_fresh_token_over_the_socket_keeps_it_open(
+    gateways: GatewayFactory, membership: FakeMembership
+) -> None:
+    """``{"type":"auth","token":...}`` with a newer token of the same user moves the socket's expiry; another
+    user's token, or a bad one, closes 4401. Rooms and the notifications socket alike."""
+    gw = await gateways()
+    pid, uid = new_id(), new_id()
+    membership.add(pid, uid)
+    room = await open_client(gw, f"/ws/projects/{pid}", tok=token(uid, ttl=1.2))
+    bell = await open_client(gw, "/ws/notifications", tok=token(uid, ttl=1.2))
+    for c in (room, bell):
+        await eventually(lambda c=c: _async(bool(c.frames)), what="first frame")
+        await c.ws.send(json.dumps({"type": "auth", "token": token(uid, ttl=60)}))
+        await eventually(lambda c=c: _async(bool(c.of_type("auth_ok"))), what="auth_ok")
+        assert c.of_type("auth_ok")[0]["exp"] > time.time() + 30
+    await asyncio.sleep(2.5)  # past the first token's expiry and a sweep
+    for c in (room, bell):
+        await c.ws.send('{"type":"ping"}')
+        await eventually(lambda c=c: _async(bool(c.of_type("pong"))), what="still open")
+    await room.ws.send(json.dumps({"type": "auth", "token": token(new_id(), ttl=60)}))
+    assert await room.wait_closed(timeout=4) == 4401
+    await bell.ws.send(json.dumps({"type": "auth", "token": "not-a-jwt"}))
+    assert await bell.wait_closed(timeout=4) == 4401
 
 
 async def test_cross_project_isolation(gateways: GatewayFactory, membership: FakeMembership) -> None:

@@ -46,8 +46,8 @@ def test_redaction() -> None:
 
 
 def test_parse_client_message() -> None:
-    assert parse_client_message('{"type":"ping"}') == "ping"
-    assert parse_client_message('{"type":"other","x":1}') == "other"
+    assert parse_client_message('{"type":"ping"}') == ("ping", {"type": "ping"})
+    assert parse_client_message('{"type":"other","x":1}')[0] == "other"
     for bad in (b"bin", "{", "[]", '{"type":1}', '"ping"', "null"):
         with pytest.raises(BadFrame):
             parse_client_message(bad)

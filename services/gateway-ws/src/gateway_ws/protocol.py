@@ -43,8 +43,14 @@ class BadFrame(Exception):
     """A client frame that breaks the protocol: close 1008 with this reason."""
 
 
-def parse_client_message(message: str | bytes) -> str:
-    """Return the message type, or raise BadFrame. Only text frames holding a JSON object with a type pass."""
+def auth_ok(exp: float) -> str:
+    return dumps({"type": "auth_ok", "exp": int(exp)})
+
+
+def parse_client_message(message: str | bytes) -> tuple[str, dict[str, Any]]:
+    """Return the message type and the message, or raise BadFrame.
+
+    Only text frames holding a JSON object with a string type pass."""
     if not isinstance(message, str):
         raise BadFrame("binary frames are not accepted")
     try:
@@ -53,4 +59,4 @@ def parse_client_message(message: str | bytes) -> str:
         raise BadFrame("malformed JSON") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("type"), str):
         raise BadFrame("a message is a JSON object with a string type")
-    return str(doc["type"])
+    return str(doc["type"]), doc

@@ -19,7 +19,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from gateway_ws import protocol as proto
-from gateway_ws.auth import Claims
+from gateway_ws.auth import Claims, InvalidToken, TokenVerifier
 from gateway_ws.backlog import BacklogRefused, BacklogUnavailable, NotificationsBacklog
 from gateway_ws.feeds import UserFeed, notification_id
 from gateway_ws.hub import Hub, HubUnavailable
@@ -56,6 +56,7 @@ class Sessions:
         metrics: Metrics,
     ) -> None:
         self.settings = settings
+        self.verifier = TokenVerifier(settings.jwt_secret, settings.jwt_algorithm)
         self.store = store
         self.hub = hub
         self.membership = membership
@@ -251,16 +252,36 @@ class Sessions:
                     self.closer.close(conn, proto.CLOSE_POLICY, "rate limit exceeded")
                     return
                 try:
-                    kind = proto.parse_client_message(message)
+                    kind, doc = proto.parse_client_message(message)
                 except proto.BadFrame as exc:
                     self.closer.close(conn, proto.CLOSE_POLICY, str(exc))
                     return
                 if kind == "ping":
                     await conn.send(proto.PONG, text=True)
+                elif kind == "auth":
+                    if not await self._reauth(peer, doc.get("token")):
+                        return
                 else:
                     await conn.send(proto.UNKNOWN_TYPE, text=True)
         except ConnectionClosed:
             return
+
+    async def _reauth(self, peer: Peer, token: object) -> bool:
+        """``{"type":"auth","token":...}``: a fresher token of the same user extends the socket's life.
+
+        The page refreshes its token before expiry and hands it over, instead of being closed 4401 and
+        reconnecting. Any other token closes 4401; False when the socket is closing."""
+        try:
+            claims = self.verifier.verify(token if isinstance(token, str) else None)
+        except InvalidToken as exc:
+            self.closer.close(peer.conn, proto.CLOSE_UNAUTHORIZED, str(exc))
+            return False
+        if claims.user_id != peer.user_id:
+            self.closer.close(peer.conn, proto.CLOSE_UNAUTHORIZED, "token is for another user")
+            return False
+        peer.exp = max(peer.exp, claims.exp)
+        await peer.conn.send(proto.auth_ok(peer.exp), text=True)
+        return True
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
