@@ -180,9 +180,8 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-@pytest.fixture
-def team(server: DevServer) -> Team:
-    """A fresh project of two people (owner and editor) with three cards in To do."""
+def make_team(server: DevServer, titles: tuple[str, ...]) -> Team:
+    """A fresh project of two people (owner and editor) with these cards in To do."""
     owner, editor = register(server, "Olivia"), register(server, "Eddie")
     project = server.call(owner.token, "POST", "/api/projects", 201, json={"name": unique("Web board")})
     server.call(
@@ -193,7 +192,7 @@ def team(server: DevServer) -> Team:
         json={"user_id": editor.id, "role": "editor"},
     )
     tasks = {}
-    for i, title in enumerate(["Write the brief", "Draw the mockups", "Book the venue"]):
+    for i, title in enumerate(titles):
         tasks[title] = server.call(
             owner.token,
             "POST",
@@ -202,6 +201,11 @@ def team(server: DevServer) -> Team:
             json={"title": title, "status": "todo", "position": 1024.0 * (i + 1)},
         )
     return Team(server, owner, editor, project["id"], tasks)
+
+
+@pytest.fixture
+def team(server: DevServer) -> Team:
+    return make_team(server, ("Write the brief", "Draw the mockups", "Book the venue"))
 
 
 class Board:
@@ -653,19 +657,8 @@ def test_open_sockets_outlive_the_token_they_were_opened_with(
     from playwright.sync_api import expect
 
     with dev_server(tmp_path_factory.mktemp("short-tokens"), {"BOARDCAST_TOKEN_TTL_SECONDS": "30"}) as srv:
-        owner, editor = register(srv, "Tess"), register(srv, "Ed")
-        project = srv.call(owner.token, "POST", "/api/projects", 201, json={"name": unique("Short tokens")})
-        srv.call(
-            owner.token,
-            "POST",
-            f"/api/projects/{project['id']}/members",
-            201,
-            json={"user_id": editor.id, "role": "editor"},
-        )
-        task = srv.call(
-            owner.token, "POST", f"/api/projects/{project['id']}/tasks", 201, json={"title": "Outlast"}
-        )
-        team = Team(srv, owner, editor, project["id"], {"Outlast": task})
+        team = make_team(srv, ("Outlast",))
+        owner, task = team.owner, team.tasks["Outlast"]
         context = new_context(browser)
         opened: list[str] = []
         context.on("page", lambda page: page.on("websocket", lambda ws: opened.append(ws.url)))
@@ -679,7 +672,9 @@ def test_open_sockets_outlive_the_token_they_were_opened_with(
         board.page.wait_for_timeout(36_000)  # past the first token's expiry (and the gateway's sweep)
         expect(board.live).to_have_attribute("data-status", "live")
         assert [url for url in opened if "/ws/" in url] == sockets, "a socket was closed and opened again"
-        fresh = srv.call(None, "POST", "/api/auth/login", json={"email": editor.email, "password": PASSWORD})
+        fresh = srv.call(
+            None, "POST", "/api/auth/login", json={"email": team.editor.email, "password": PASSWORD}
+        )
         srv.call(
             fresh["access_token"], "PATCH", f"/api/tasks/{task['id']}/status", json={"status": "in_progress"}
         )
