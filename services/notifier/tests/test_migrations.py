@@ -70,7 +70,7 @@ def test_a_bad_setting_stops_the_process_with_one_line_naming_it() -> None:
     )
     assert done.returncode == 1
     expected = "notifier: bad setting BOARDCAST_JWT_SECRET: must be a real secret of at least 32 characters"
-    assert done.stderr.strip().splitlines() == [f"{expected} outside dev mode"]
+    assert done.stderr.strip().splitlines() == [f"{expected} outside dev mode (it has 5)"]
 
 
 async def test_sqlite_to_head_twice(sqlite_url: str) -> None:

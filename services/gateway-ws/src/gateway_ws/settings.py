@@ -6,12 +6,11 @@ import json
 import socket
 from typing import Annotated, Literal
 
+from boardcast_contracts.secrets import WeakSecret, check_jwt_secret
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The same dev-only secret as tasks-api and the notifier, so services started separately in dev agree.
-DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-please"
-_PLACEHOLDERS = {"", "changeme", "change-me", "secret", DEV_JWT_SECRET}
 
 
 class Settings(BaseSettings):
@@ -79,13 +78,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
-        if self.env == "dev":
-            if not self.jwt_secret:
-                self.jwt_secret = DEV_JWT_SECRET
-        elif self.jwt_secret in _PLACEHOLDERS or len(self.jwt_secret) < 32:
-            raise ValueError(
-                "BOARDCAST_JWT_SECRET: set a random secret of at least 32 characters (outside ENV=dev)"
-            )
+        try:
+            self.jwt_secret = check_jwt_secret(self.jwt_secret, dev=self.env == "dev")
+        except WeakSecret as exc:
+            raise ValueError(f"BOARDCAST_JWT_SECRET: {exc}") from None
         if self.env != "dev":
             # The embedded bus and store exist only for make dev; a replica alone would see no events.
             for name in ("amqp_url", "redis_url"):

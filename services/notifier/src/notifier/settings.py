@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Literal
 
 from boardcast_contracts import EXCHANGE
+from boardcast_contracts.secrets import check_jwt_secret
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_DATABASE_URL = "sqlite+aiosqlite:///./boardcast.db"
-# The issuer's (tasks-api's) dev default, so standalone dev processes accept each other's tokens.
-DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-please"
-_PLACEHOLDERS = {"", "change-me", "changeme", "secret", "please-change", "jwt-secret", DEV_JWT_SECRET}
 
 
 class Settings(BaseSettings):
@@ -45,11 +43,7 @@ class Settings(BaseSettings):
     @field_validator("jwt_secret")
     @classmethod
     def _real_secret(cls, value: str, info: ValidationInfo) -> str:
-        if info.data.get("env") == "dev":
-            return value or DEV_JWT_SECRET
-        if value.strip().lower() in _PLACEHOLDERS or len(value) < 32:
-            raise ValueError("must be a real secret of at least 32 characters outside dev mode")
-        return value
+        return check_jwt_secret(value, dev=info.data.get("env") == "dev")
 
     @model_validator(mode="after")
     def _database_outside_dev(self) -> Settings:

@@ -6,11 +6,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from boardcast_contracts import EXCHANGE
+from boardcast_contracts.secrets import DEV_JWT_SECRET, WeakSecret, check_jwt_secret
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
-DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-please"
-_PLACEHOLDERS = ("change-me", "changeme", "changethis", "secret", "placeholder", "dev-only", "example")
 
 
 class SettingsError(ValueError):
@@ -76,12 +74,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if not self.is_dev:
-            secret = self.jwt_secret.lower()
-            if len(self.jwt_secret) < 32 or any(p in secret for p in _PLACEHOLDERS):
-                raise SettingsError(
-                    "BOARDCAST_JWT_SECRET is missing, shorter than 32 characters or a placeholder "
-                    "(allowed only with BOARDCAST_ENV=dev)"
-                )
+            try:
+                check_jwt_secret(self.jwt_secret, dev=False)
+            except WeakSecret as exc:
+                raise SettingsError(f"BOARDCAST_JWT_SECRET {exc}") from None
             if not self.amqp_url:
                 raise SettingsError(
                     "BOARDCAST_AMQP_URL is unset (the embedded bus is only for BOARDCAST_ENV=dev)"
