@@ -169,36 +169,42 @@ def _admin(user_id: uuid.UUID):  # type: ignore[no-untyped-def]
 
 
 async def test_account_rows_go_out_when_due_and_on_the_poll(db_url):
-    """Account events (no project) are looked for after a commit that wrote one and on the poll, so rows
-    another replica wrote still go out."""
+    """Account events (no project) are looked for after a commit that wrote one and once per poll interval,
+    so rows another replica wrote still go out; a failed publish leaves them due."""
     engine = build_engine(db_url, pool_size=3)
     sessions = build_sessionmaker(engine)
     publisher = FlakyPublisher()
-    relay = Relay(engine, lambda: publisher, Metrics(), batch_size=50, poll_seconds=0.1)
+    relay = Relay(engine, lambda: publisher, Metrics(), batch_size=50, poll_seconds=1.0)
+
+    async def commit_account_event(wake: bool) -> None:
+        async with sessions() as session:
+            tx = Tx(session, on_commit=(lambda events: relay.wake(account=True)) if wake else None)
+            tx.emit("admin_changed", None, user.id, _admin(user.id))
+            await tx.commit()
+
     try:
         async with sessions() as session:
             user = User(id=uuid.uuid4(), email=f"{uuid.uuid4().hex}@x.io", name="u", password_hash="x")
             session.add(user)
-            tx = Tx(session)  # as a commit on another replica: nobody wakes this relay
-            tx.emit("admin_changed", None, user.id, _admin(user.id))
-            await tx.commit()
+            await session.commit()
+        await commit_account_event(wake=False)  # as a commit on another replica: nobody wakes this relay
         assert await relay.drain_once() == 1  # the first pass looks (rows left from before)
-        async with sessions() as session:
-            tx = Tx(session, on_commit=lambda events: relay.wake(account=True))
-            tx.emit("admin_changed", None, user.id, _admin(user.id))
-            await tx.commit()
+        await commit_account_event(wake=True)
         assert await relay.drain_once() == 1  # woken for an account row
-        async with sessions() as session:
-            tx = Tx(session)
-            tx.emit("admin_changed", None, user.id, _admin(user.id))
-            await tx.commit()
-        assert await relay.drain_once() == 0  # not due: nobody said so, and no poll yet
-        relay.start()  # the loop's poll finds it
+        publisher.broken.add("admin_changed")
+        await commit_account_event(wake=True)
+        with pytest.raises(PublishError):
+            await relay.drain_once()
+        publisher.broken.clear()
+        assert await relay.drain_once() == 1  # still due: the failed pass did not publish it
+        await commit_account_event(wake=False)
+        assert await relay.drain_once() == 0  # not due: nobody said so, and the poll interval has not passed
+        relay.start()  # within a poll interval the loop looks again
 
         async def published() -> bool:
-            return len(publisher.published) == 3
+            return len(publisher.published) == 4
 
-        await eventually(published, timeout=5, what="the poll publishing the unannounced account row")
+        await eventually(published, timeout=5, what="the unannounced account row published by the poll")
     finally:
         await relay.stop(0)
         await engine.dispose()

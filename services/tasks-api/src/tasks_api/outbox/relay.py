@@ -112,10 +112,12 @@ class Relay:
         self._retention = retention_seconds
         self._prune_every = prune_every_seconds
         self._next_prune = 0.0
-        # Account rows (no project) are looked for only when due: after this process committed one, on the
-        # poll, and on the first and the final pass; a busy relay saves a statement per pass.
-        self._account_wakes = 1
+        # Account rows (no project) are looked for only when due: after this process committed one, at least
+        # once per poll interval (rows another replica left, even while commits keep waking this relay), until
+        # a pass has published them all, and on the final pass; a busy relay saves a statement per pass.
+        self._account_wakes = 0
         self._accounts_seen = 0
+        self._accounts_due_at = 0.0
         self._accounts_always = False
         self._per_project = max(1, batch_size // 4)
         self._maybe_more = False
@@ -170,8 +172,6 @@ class Relay:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._poll):
                     await _first(self._wake.wait(), self._stopping.wait())
-            if not self._wake.is_set():
-                self._account_wakes += 1  # the poll: rows another replica wrote, or left after a failure
             if self._coalesce and self._wake.is_set():
                 # A moment for the commits landing right behind this one: one batch instead of one each.
                 # Under load (the last pass found several rows) the moment is longer: each pass costs a
@@ -209,13 +209,13 @@ class Relay:
 
     async def drain_once(self) -> int:
         """Publish one batch of pending rows; returns how many were published. Raises when one failed."""
-        wakes = self._account_wakes
-        accounts = self._accounts_always or wakes != self._accounts_seen
+        wakes, now = self._account_wakes, asyncio.get_running_loop().time()
+        accounts = self._accounts_always or wakes != self._accounts_seen or now >= self._accounts_due_at
         async with self._engine.connect() as conn, conn.begin():
             rows = await self._claim(conn, accounts)
-            if accounts and sum(1 for row in rows if row.project_id is None) < self._batch:
-                self._accounts_seen = wakes  # all of them are in this batch
             if not rows:
+                if accounts:
+                    self._accounts_looked(wakes, now)
                 return 0
             by_project: dict[uuid.UUID | None, list[Any]] = defaultdict(list)
             for row in rows:
@@ -223,18 +223,28 @@ class Relay:
             self._maybe_more = len(rows) >= self._batch or any(
                 len(group) >= self._per_project for group in by_project.values()
             )
-            results = await asyncio.gather(*(self._publish_in_order(rs) for rs in by_project.values()))
+            groups = list(by_project)
+            results = await asyncio.gather(*(self._publish_in_order(by_project[g]) for g in groups))
             sent = [i for ids, _ in results for i in ids]
             if sent:
                 await conn.execute(
                     update(OutboxRow).where(OutboxRow.id.in_(sent)).values(published_at=utcnow())
                 )
+        if accounts:
+            account_rows = len(by_project.get(None, ()))
+            account_failed = None in groups and results[groups.index(None)][1] is not None
+            if account_rows < self._batch and not account_failed:
+                self._accounts_looked(wakes, now)  # every pending account row went out in this pass
         failures = [err for _, err in results if err is not None]
         if failures and not sent:
             raise failures[0]  # no progress at all: the caller backs off
         if failures:
             log.warning("relay_partial", published=len(sent), error=str(failures[0]))
         return len(sent)
+
+    def _accounts_looked(self, wakes: int, now: float) -> None:
+        self._accounts_seen = wakes
+        self._accounts_due_at = now + self._poll
 
     async def _claim(self, conn: AsyncConnection, accounts: bool) -> list[Any]:
         """Pending rows this relay may publish now: account rows (when ``accounts``), and claimed projects'
