@@ -31,7 +31,7 @@ lint: sync
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
 	@$(UV) run --frozen mypy --strict libs/contracts/src
-	@$(UV) run --frozen mypy libs/messaging/src libs/testkit/src services/*/src dev/src
+	@$(UV) run --frozen mypy libs/messaging/src libs/testkit/src libs/service-kit/src services/*/src dev/src
 
 contracts: sync
 	@$(UV) run --frozen python -m boardcast_contracts.generate

@@ -2,39 +2,16 @@
 
 from __future__ import annotations
 
-import gc
-import sys
-
-import uvicorn
-from pydantic import ValidationError
+from boardcast_service_kit import configure_logging, serve, settings_or_exit
 
 from cache_invalidator.app import create_app
-from cache_invalidator.logs import configure_logging
 from cache_invalidator.settings import Settings
 
 
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = "BOARDCAST_" + "_".join(str(p) for p in first["loc"]).upper() if first["loc"] else "settings"
-        sys.exit(f"cache-invalidator: bad setting {name}: {first['msg'].removeprefix('Value error, ')}")
-
-
 def main() -> None:
-    settings = _settings()
+    settings = settings_or_exit(Settings, "cache-invalidator")
     configure_logging(settings.log_level)
-    app = create_app(settings)
-    gc.collect()
-    gc.freeze()  # start-up objects live forever: keep full collections (and their pauses) off them
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        timeout_graceful_shutdown=30,
-    )
+    serve(create_app(settings), host=settings.host, port=settings.port)
 
 
 if __name__ == "__main__":

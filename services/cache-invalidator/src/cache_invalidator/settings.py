@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from boardcast_contracts import EXCHANGE
+from boardcast_service_kit import url_outside_dev
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,6 +31,4 @@ class Settings(BaseSettings):
     @field_validator("amqp_url", "redis_url")
     @classmethod
     def _url_outside_dev(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if not value and info.data.get("env") != "dev":
-            raise ValueError("must be set outside dev mode (only dev has the embedded bus and store)")
-        return value or None
+        return url_outside_dev(value, info.data.get("env"))

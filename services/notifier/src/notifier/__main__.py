@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import sys
 
-import uvicorn
-from pydantic import ValidationError
+from boardcast_service_kit import configure_logging, serve, settings_or_exit
 
 from notifier.app import create_app
 from notifier.db import make_engine
-from notifier.logs import configure_logging
 from notifier.migrate import migrate
 from notifier.settings import Settings
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = "BOARDCAST_" + "_".join(str(p) for p in first["loc"]).upper() if first["loc"] else "settings"
-        sys.exit(f"notifier: bad setting {name}: {first['msg'].removeprefix('Value error, ')}")
 
 
 async def _migrate(url: str) -> None:
@@ -34,23 +22,14 @@ async def _migrate(url: str) -> None:
 
 
 def main(argv: list[str]) -> None:
-    settings = _settings()
+    settings = settings_or_exit(Settings, "notifier")
     configure_logging(settings.log_level)
     command = argv[0] if argv else "serve"
     if command not in ("serve", "migrate"):
         sys.exit(f"usage: python -m notifier [serve|migrate] (got {command!r})")
     asyncio.run(_migrate(settings.db_url))
     if command == "serve":
-        app = create_app(settings)
-        gc.collect()
-        gc.freeze()  # start-up objects live forever: keep full collections (and their pauses) off them
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            timeout_graceful_shutdown=30,
-        )
+        serve(create_app(settings), host=settings.host, port=settings.port)
 
 
 if __name__ == "__main__":
