@@ -89,6 +89,21 @@ async def running_stack(**proxies: TcpProxy) -> AsyncIterator[Stack]:
         await stack.stop()
         await _drop_db(name)
         await _delete_broker_objects(stack.env)
+        await _delete_room_keys(stack.env)
+
+
+async def _delete_room_keys(env: dict[str, str]) -> None:
+    """Remove the stack's gateway keys (rooms, presence, connection counts) from the shared Redis."""
+    from redis.asyncio import Redis
+
+    with contextlib.suppress(Exception):
+        redis = Redis.from_url(REDIS_URL)
+        try:
+            keys = [k async for k in redis.scan_iter(match=env["BOARDCAST_REDIS_PREFIX"] + ":*", count=500)]
+            for i in range(0, len(keys), 500):
+                await redis.delete(*keys[i : i + 500])
+        finally:
+            await redis.aclose()
 
 
 async def _delete_broker_objects(env: dict[str, str]) -> None:
