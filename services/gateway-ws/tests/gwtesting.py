@@ -200,3 +200,22 @@ async def open_client(
         **kwargs,
     )
     return Client(ws)
+
+
+async def open_members(gw: Gateway, membership: FakeMembership, pid: str, count: int) -> list[Client]:
+    """``count`` new members of ``pid``, one socket each on ``gw``, each past its first frame (hello)."""
+    from boardcast_testkit import eventually
+
+    clients = []
+    for _ in range(count):
+        uid = new_id()
+        membership.add(pid, uid)
+        clients.append(await open_client(gw, f"/ws/projects/{pid}", user_id=uid))
+
+    for client in clients:
+
+        async def greeted(c: Client = client) -> bool:
+            return bool(c.frames)
+
+        await eventually(greeted, what="hello")
+    return clients

@@ -9,7 +9,15 @@ import logging
 import httpx
 import pytest
 from boardcast_testkit import eventually
-from gwtesting import FakeMembership, GatewayFactory, comment_deleted, new_id, open_client, token
+from gwtesting import (
+    FakeMembership,
+    GatewayFactory,
+    comment_deleted,
+    new_id,
+    open_client,
+    open_members,
+    token,
+)
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -235,14 +243,7 @@ async def test_drain_closes_1012_spread_and_refuses_new(
 ) -> None:
     gw = await gateways(drain_window_s=1.0)
     pid = new_id()
-    clients = []
-    for _ in range(6):
-        uid = new_id()
-        membership.add(pid, uid)
-        c = await open_client(gw, f"/ws/projects/{pid}", user_id=uid)
-        clients.append(c)
-    for c in clients:
-        await eventually(lambda c=c: _true(bool(c.frames)), what="hello")
+    clients = await open_members(gw, membership, pid, 6)
     loop = asyncio.get_running_loop()
     closed_at: list[float] = []
 

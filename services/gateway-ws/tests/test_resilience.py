@@ -9,7 +9,15 @@ from urllib.parse import urlsplit
 import pytest
 from boardcast_contracts.keys import user_channel
 from boardcast_testkit import TcpProxy, eventually
-from gwtesting import FakeBacklog, FakeMembership, GatewayFactory, comment_deleted, new_id, open_client
+from gwtesting import (
+    FakeBacklog,
+    FakeMembership,
+    GatewayFactory,
+    comment_deleted,
+    new_id,
+    open_client,
+    open_members,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -27,13 +35,7 @@ async def test_redis_cut_mid_stream_heals_without_gap(
         cut_side = await gateways(redis_url=f"redis://127.0.0.1:{proxy.port}{parts.path or '/0'}")
         writer_side = await gateways()
         pid = new_id()
-        clients = []
-        for _ in range(3):
-            uid = new_id()
-            membership.add(pid, uid)
-            clients.append(await open_client(cut_side, f"/ws/projects/{pid}", user_id=uid))
-        for c in clients:
-            await eventually(lambda c=c: _true(bool(c.frames)), what="hello")
+        clients = await open_members(cut_side, membership, pid, 3)
 
         async def write(seqs: range) -> None:
             for seq in seqs:

@@ -16,6 +16,7 @@ from gwtesting import (
     member_removed,
     new_id,
     open_client,
+    open_members,
     role_changed,
     task_created,
     token,
@@ -307,13 +308,7 @@ async def test_one_subscription_per_room_and_unsubscribe_after_last_leaves(
     gw = await gateways()
     pid = new_id()
     channel = f"{prefix}:room:{pid}:live"
-    clients = []
-    for _ in range(5):
-        uid = new_id()
-        membership.add(pid, uid)
-        clients.append(await open_client(gw, f"/ws/projects/{pid}", user_id=uid))
-    for c in clients:
-        await eventually(lambda c=c: _async(bool(c.frames)), what="hello")
+    clients = await open_members(gw, membership, pid, 5)
 
     async def subscribers() -> int:
         return int(dict(await redis_client.pubsub_numsub(channel))[channel.encode()])

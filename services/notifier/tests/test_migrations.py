@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from notifier.db import make_engine
-from notifier.migrate import migrate
+from notifier.migrate import migrate_url
 from sqlalchemy import inspect
 
 from .conftest import SECRET
@@ -22,14 +22,6 @@ async def _tables(url: str) -> set[str]:
     try:
         async with engine.connect() as conn:
             return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
-    finally:
-        await engine.dispose()
-
-
-async def _migrate(url: str) -> None:
-    engine = make_engine(url)
-    try:
-        await migrate(engine)
     finally:
         await engine.dispose()
 
@@ -53,7 +45,7 @@ async def test_replicas_migrating_at_once_serialise_on_the_advisory_lock(pg_data
     results = await asyncio.gather(*(p.communicate() for p in procs))
     assert [p.returncode for p in procs] == [0, 0], [err.decode()[-500:] for _, err in results]
     assert await _tables(pg_database) == TABLES
-    await _migrate(pg_database)  # at head already: a no-op
+    await migrate_url(pg_database)  # at head already: a no-op
 
 
 def test_a_bad_setting_stops_the_process_with_one_line_naming_it() -> None:
@@ -74,6 +66,6 @@ def test_a_bad_setting_stops_the_process_with_one_line_naming_it() -> None:
 
 
 async def test_sqlite_to_head_twice(sqlite_url: str) -> None:
-    await _migrate(sqlite_url)
-    await _migrate(sqlite_url)
+    await migrate_url(sqlite_url)
+    await migrate_url(sqlite_url)
     assert await _tables(sqlite_url) == TABLES

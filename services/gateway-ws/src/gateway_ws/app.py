@@ -88,7 +88,8 @@ class Gateway:
         self._membership = membership
         backlog = self._backlog = self._backlog or HttpBacklog(s.notifier_url)
         closer = Closer(self.metrics, s.close_timeout_s)
-        self.sessions = Sessions(s, self.store, self.hub, membership, backlog, closer, self.metrics)
+        verifier = TokenVerifier(s.jwt_secret, s.jwt_algorithm)  # the handshake's and the auth message's
+        self.sessions = Sessions(s, self.store, self.hub, membership, backlog, closer, self.metrics, verifier)
         self.metrics.bind_live(
             lambda: {
                 "connections": len(self.connections),
@@ -110,7 +111,7 @@ class Gateway:
             await asyncio.wait({starting}, timeout=5.0)
         edge = self._edge = Edge(
             s,
-            TokenVerifier(s.jwt_secret, s.jwt_algorithm),
+            verifier,
             self.metrics,
             self._readiness,
             self._counts,

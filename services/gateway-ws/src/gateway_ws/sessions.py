@@ -54,9 +54,10 @@ class Sessions:
         backlog: NotificationsBacklog,
         closer: Closer,
         metrics: Metrics,
+        verifier: TokenVerifier,
     ) -> None:
         self.settings = settings
-        self.verifier = TokenVerifier(settings.jwt_secret, settings.jwt_algorithm)
+        self.verifier = verifier
         self.store = store
         self.hub = hub
         self.membership = membership

@@ -8,17 +8,8 @@ import sys
 from boardcast_service_kit import configure_logging, serve, settings_or_exit
 
 from notifier.app import create_app
-from notifier.db import make_engine
-from notifier.migrate import migrate
+from notifier.migrate import migrate_url
 from notifier.settings import Settings
-
-
-async def _migrate(url: str) -> None:
-    engine = make_engine(url)
-    try:
-        await migrate(engine)
-    finally:
-        await engine.dispose()
 
 
 def main(argv: list[str]) -> None:
@@ -27,7 +18,7 @@ def main(argv: list[str]) -> None:
     command = argv[0] if argv else "serve"
     if command not in ("serve", "migrate"):
         sys.exit(f"usage: python -m notifier [serve|migrate] (got {command!r})")
-    asyncio.run(_migrate(settings.db_url))
+    asyncio.run(migrate_url(settings.db_url))
     if command == "serve":
         serve(create_app(settings), host=settings.host, port=settings.port)
 

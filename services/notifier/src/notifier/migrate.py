@@ -9,6 +9,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from notifier.db import make_engine
+
 VERSION_TABLE = "notifier_alembic_version"
 # Any constant will do; it only has to differ from other services' migration locks.
 _PG_LOCK_KEY = 0x6E6F7469666965  # "notifie"
@@ -35,3 +37,12 @@ async def migrate(engine: AsyncEngine) -> None:
     """One call at a time per process (Alembic's context is process-global); across processes, the lock."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
+
+
+async def migrate_url(url: str) -> None:
+    """``migrate`` on a short-lived engine of its own: ``python -m notifier`` before serving, and tests."""
+    engine = make_engine(url)
+    try:
+        await migrate(engine)
+    finally:
+        await engine.dispose()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import cast
+from collections.abc import Sequence
+from typing import Any, TypeVar, cast
 
 from boardcast_contracts import (
     Role,
@@ -89,10 +90,18 @@ async def load_task(
 ) -> tuple[Task, int, str]:
     """The task, its live subtask count and the caller's role in one query (locking the task to write)."""
     stmt = _LOAD_FOR_UPDATE if lock else _LOAD
-    row = (await session.execute(stmt, {"user_id": user_id, "task_id": task_id})).first()
+    row = _found((await session.execute(stmt, {"user_id": user_id, "task_id": task_id})).first(), deleted_ok)
+    return row[0], row[1], row[2]
+
+
+_R = TypeVar("_R", bound=Sequence[Any])
+
+
+def _found(row: _R | None, deleted_ok: bool = False) -> _R:
+    """A row of one of the ``_LOAD*`` queries (the task first), or 404: no member, no task, or deleted."""
     if row is None or (row[0].is_deleted and not deleted_ok):
         raise NotFound("task not found")
-    return row[0], row[1], row[2]
+    return row
 
 
 async def get_task(
@@ -227,14 +236,8 @@ async def change_status(
     expected_version: int | None,
 ) -> TaskPayload:
     session = tx.session
-    row = (
-        await session.execute(
-            _LOAD_FOR_STATUS, {"user_id": user_id, "task_id": task_id, "new_status": status.value}
-        )
-    ).first()
-    if row is None or row[0].is_deleted:
-        raise NotFound("task not found")
-    task, count, role, last = row
+    params = {"user_id": user_id, "task_id": task_id, "new_status": status.value}
+    task, count, role, last = _found((await session.execute(_LOAD_FOR_STATUS, params)).first())
     require_role(role, Role.editor)
     _check_version(task, count, expected_version)
     previous_status, previous_position = TaskStatus(task.status), task.position
